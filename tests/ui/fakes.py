@@ -1,0 +1,241 @@
+"""A scripted stand-in for ``Session`` and a small lesson catalog, for driving the UI offline."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workshop_tui.core.checks import CheckResult
+from workshop_tui.core.errors import ConnectionLost
+from workshop_tui.core.lessons import Catalog, Lesson, Step, load_catalog
+from workshop_tui.core.login import HostKeyInfo, Login
+from workshop_tui.core.progress import ServerProgress, StepState
+from workshop_tui.core.session import ConnectReport, HostFacts, OutputChunk, RunReport
+
+PASSWORD = "Slip-Secret-42"
+"""The practice password; no screen may ever show it."""
+
+FINGERPRINT = "SHA256:n4Kx1Q2bTw3yQp0ZkR7s9Xy8aB6cD5eF4gH3iJ2kL1m"
+
+HELLO_LESSON = """\
+---
+id: hello-postfix
+title: Hello, Postfix
+summary: Install Postfix and see it answer on port 25.
+---
+
+# Hello, Postfix
+
+This lesson installs Postfix on {{ hostname }}.
+
+## Read the plan
+
+We install Postfix, then check that it answers.
+
+## Install Postfix
+
+Install the package:
+
+```sh run root
+apt-get install -y postfix
+```
+
+```check package
+package: postfix
+hint: If apt says "Unable to locate package", run `apt-get update` first.
+```
+
+```check unit
+unit: postfix@-
+title: The Postfix mail system is running
+```
+
+### Hint
+
+`journalctl -u postfix@-` shows what Postfix said when it started.
+
+### Solution
+
+```sh
+sudo apt-get install postfix
+```
+
+## Say hello
+
+Postfix greets every client with a line that starts with `220`.
+
+```check smtp
+port: 25
+banner: ESMTP Postfix
+```
+"""
+
+SEND_LESSON = """\
+---
+id: send-mail
+title: Send a mail
+summary: Send a first message to yourself.
+requires: [hello-postfix]
+---
+
+# Send a mail
+
+## Send it
+
+```sh run
+echo hello | mail -s "First mail" {{ user }}
+```
+
+```check mailbox
+subject: First mail
+```
+"""
+
+
+def write_catalog(directory: Path) -> Catalog:
+    """Write the two test lessons in the real lesson format and load them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "10-hello-postfix.md").write_text(HELLO_LESSON, encoding="utf-8")
+    (directory / "20-send-mail.md").write_text(SEND_LESSON, encoding="utf-8")
+    return load_catalog([directory])
+
+
+def make_login(password: str | None = PASSWORD) -> Login:
+    """Return the slip login of the test server."""
+    return Login(host="203.0.113.10", user="root", port=22, password=password)
+
+
+def connect_report(first_use: bool = True) -> ConnectReport:
+    """Return a successful login report."""
+    return ConnectReport(
+        host_key=HostKeyInfo(key_type="ssh-ed25519", fingerprint=FINGERPRINT, first_use=first_use),
+        facts=HostFacts(hostname="vps1", fqdn="vps1.example.test", is_root=True, home="/root"),
+    )
+
+
+@dataclass
+class RunPlan:
+    """What one step's commands print and how they end.
+
+    With ``lose_link_after`` set, the first call raises ``ConnectionLost`` after that many
+    chunks. The next call sends only the remaining chunks, as the core does for a run
+    that kept going on the server.
+    """
+
+    chunks: list[OutputChunk]
+    report: RunReport = field(default_factory=lambda: RunReport(exit_status=0))
+    lose_link_after: int | None = None
+    sent: int = 0
+
+
+@dataclass
+class FakeSession:
+    """Has the public surface of ``Session``; scripted, recording, and without network."""
+
+    login: Login
+    progress: ServerProgress = field(default_factory=ServerProgress)
+    progress_warning: str | None = None
+    connect_outcomes: deque[ConnectReport | BaseException] = field(default_factory=deque)
+    """Outcomes of successive connect() calls; a success once the queue is empty."""
+
+    run_plans: dict[str, RunPlan] = field(default_factory=dict)
+    """Run plans by step id; a step without one prints nothing and succeeds."""
+
+    check_outcomes: deque[Callable[[Step], list[CheckResult]] | BaseException] = field(
+        default_factory=deque
+    )
+    """Outcomes of successive check_step() calls; all checks pass once the queue is empty."""
+
+    run_gate: threading.Event | None = None
+    """When set, run_step waits for this event (or the cancel event) before it returns."""
+
+    calls: list[str] = field(default_factory=list)
+    """Method calls as ``name`` or ``name:step-id``, in order."""
+
+    def connect(self) -> ConnectReport:
+        self.calls.append("connect")
+        outcome = self.connect_outcomes.popleft() if self.connect_outcomes else connect_report()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+    def values(self, lesson: Lesson | None = None) -> dict[str, str]:
+        return {
+            "user": self.login.user,
+            "host": self.login.host,
+            "port": str(self.login.port),
+            "hostname": "vps1",
+            "fqdn": "vps1.example.test",
+            "domain": "vps1.example.test",
+        }
+
+    def run_step(
+        self,
+        lesson: Lesson,
+        step: Step,
+        *,
+        on_output: Callable[[OutputChunk], None],
+        cancel: threading.Event | None = None,
+    ) -> RunReport:
+        self.calls.append(f"run_step:{step.id}")
+        plan = self.run_plans.get(step.id, RunPlan(chunks=[]))
+        cancel = cancel or threading.Event()
+        while plan.sent < len(plan.chunks):
+            if plan.lose_link_after is not None and plan.sent == plan.lose_link_after:
+                plan.lose_link_after = None
+                raise ConnectionLost("the connection to 203.0.113.10 dropped")
+            on_output(plan.chunks[plan.sent])
+            plan.sent += 1
+        if self.run_gate is not None:
+            while not self.run_gate.wait(0.01):
+                if cancel.is_set():
+                    self.set_step_state(lesson, step, "ran")
+                    return RunReport(exit_status=None, failed_block=0, stopped=True)
+        self.set_step_state(lesson, step, "ran")
+        return plan.report
+
+    def unfinished_run(self, lesson: Lesson, step: Step) -> bool:
+        plan = self.run_plans.get(step.id)
+        return plan is not None and 0 < plan.sent < len(plan.chunks)
+
+    def check_step(self, lesson: Lesson, step: Step) -> list[CheckResult]:
+        self.calls.append(f"check_step:{step.id}")
+        outcome = self.check_outcomes.popleft() if self.check_outcomes else all_pass
+        if isinstance(outcome, BaseException):
+            raise outcome
+        results = outcome(step)
+        passed = all(result.passed for result in results)
+        self.set_step_state(lesson, step, "passed" if passed else "failed")
+        return results
+
+    def set_position(self, lesson: Lesson, step: Step) -> None:
+        self.calls.append(f"set_position:{step.id}")
+        self.progress.current_lesson = lesson.id
+        self.progress.lesson(lesson.id).current_step = step.id
+
+    def set_step_state(self, lesson: Lesson, step: Step, state: StepState) -> None:
+        self.calls.append(f"set_step_state:{step.id}:{state}")
+        self.progress.lesson(lesson.id).steps[step.id] = state
+
+
+def all_pass(step: Step) -> list[CheckResult]:
+    """Check outcome: every check of ``step`` passes."""
+    return [CheckResult(check, True, "as expected") for check in step.checks]
+
+
+def first_fails(step: Step) -> list[CheckResult]:
+    """Check outcome: the first check of ``step`` fails with evidence, the rest pass."""
+    results = all_pass(step)
+    results[0] = CheckResult(
+        step.checks[0],
+        False,
+        "postfix is not installed (dpkg state: un)",
+        evidence="dpkg-query: no packages found matching postfix",
+    )
+    return results

@@ -1,0 +1,328 @@
+"""One attendee's session: their login, their VPS, the lessons and their progress.
+
+This is the API the attendee app uses. Every method that talks to the VPS blocks, so
+the UI calls them from thread workers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from workshop_tui.core.checks import CheckResult
+from workshop_tui.core.checks.engine import evaluate_checks
+from workshop_tui.core.errors import RemoteError, WorkshopError
+from workshop_tui.core.hostkeys import KnownHosts
+from workshop_tui.core.lessons import Lesson, Step
+from workshop_tui.core.progress import ProgressStore, RunRecord, ServerProgress, StepState
+from workshop_tui.core.remote import Connection, HostKeyInfo, Login
+from workshop_tui.core.runs import RunHandle, RunInterrupted, follow_run, start_run, stop_run
+
+logger = logging.getLogger(__name__)
+
+FACTS_COMMAND = "hostname; hostname -f 2>/dev/null || hostname"
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What the app learns about the VPS right after logging in."""
+
+    hostname: str
+    fqdn: str
+    is_root: bool
+    home: str
+
+    @classmethod
+    def parse(cls, output: str, *, is_root: bool, home: str) -> HostFacts:
+        """Read the output of :data:`FACTS_COMMAND`.
+
+        Raises:
+            RemoteError: the output does not name the host.
+        """
+        lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+        if not lines:
+            raise RemoteError(f"the server did not print its host name: {output!r}")
+        return cls(
+            hostname=lines[0],
+            fqdn=lines[1] if len(lines) > 1 else lines[0],
+            is_root=is_root,
+            home=home,
+        )
+
+
+@dataclass(frozen=True)
+class ConnectReport:
+    """The result of a successful login."""
+
+    host_key: HostKeyInfo
+    facts: HostFacts
+
+
+@dataclass(frozen=True)
+class OutputChunk:
+    """Decoded text that a running command printed."""
+
+    stream: Literal["stdout", "stderr"]
+    text: str
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """How a step's command blocks ended."""
+
+    exit_status: int | None
+    """The status of the last block that ran; None when it was stopped."""
+
+    failed_block: int | None = None
+    """Index of the block that failed, or None when all succeeded."""
+
+    stopped: bool = False
+    """True when the attendee or the block's timeout stopped the commands."""
+
+    @property
+    def succeeded(self) -> bool:
+        """True when every block exited with status 0."""
+        return self.exit_status == 0 and self.failed_block is None and not self.stopped
+
+
+class Session:
+    """An attendee's connection to their VPS, the variables derived from it, and progress."""
+
+    def __init__(
+        self,
+        login: Login,
+        *,
+        known_hosts: KnownHosts,
+        progress_store: ProgressStore,
+        overrides: Mapping[str, str] | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.login = login
+        self.known_hosts = known_hosts
+        self.progress_store = progress_store
+        self.overrides = dict(overrides or {})
+        self.connect_timeout = connect_timeout
+        self.progress: ServerProgress = progress_store.load(login.target)
+        self.facts: HostFacts | None = None
+        self._connection: Connection | None = None
+        self._lock = threading.Lock()
+        self._save_lock = threading.RLock()
+
+    # Connection ----------------------------------------------------------------------
+
+    @property
+    def connection(self) -> Connection:
+        """The open connection.
+
+        Raises:
+            RemoteError: :meth:`connect` has not succeeded yet.
+        """
+        if self._connection is None or not self._connection.is_open:
+            raise RemoteError(f"not connected to {self.login.target}; connect first")
+        return self._connection
+
+    def connect(self) -> ConnectReport:
+        """Log in, trusting the host key on first use, and learn the VPS's names.
+
+        Raises:
+            HostUnreachable, AuthenticationFailed, HostKeyChanged, RemoteTimeout: the
+                login failed; the message says what to do.
+        """
+        connection = Connection(self.login, self.known_hosts, connect_timeout=self.connect_timeout)
+        host_key = connection.open()
+        try:
+            result = connection.exec(FACTS_COMMAND, timeout=self.connect_timeout)
+            self.facts = HostFacts.parse(
+                result.stdout.decode("utf-8", "replace"),
+                is_root=connection.is_root,
+                home=connection.home,
+            )
+        except WorkshopError:
+            connection.close()
+            raise
+        with self._lock:
+            old, self._connection = self._connection, connection
+        if old is not None:
+            old.close()
+        logger.info("connected to %s (%s)", self.login.target, self.facts.fqdn)
+        return ConnectReport(host_key=host_key, facts=self.facts)
+
+    def close(self) -> None:
+        """Close the connection; commands already started keep running on the VPS."""
+        with self._lock:
+            connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    # Values and progress -------------------------------------------------------------
+
+    def values(self, lesson: Lesson | None = None) -> dict[str, str]:
+        """Return the variable values for this attendee, for ``lesson`` if given.
+
+        Command-line overrides win over lesson defaults, which win over values learned
+        from the VPS.
+        """
+        facts = self.facts
+        values = {
+            "user": self.login.user,
+            "host": self.login.host,
+            "port": str(self.login.port),
+        }
+        if facts is not None:
+            values.update(hostname=facts.hostname, fqdn=facts.fqdn, domain=facts.fqdn)
+        if lesson is not None:
+            values.update({k: v for k, v in lesson.variables.items() if v is not None})
+        values.update(self.overrides)
+        return values
+
+    @property
+    def progress_warning(self) -> str | None:
+        """A message about saved progress that could not be read, or None."""
+        return self.progress_store.warning
+
+    def save_progress(self) -> None:
+        """Write the progress to disk now.
+
+        The UI thread and a worker thread may both save; the lock keeps one write of
+        this session at a time, so the file never goes back to an older state.
+        """
+        with self._save_lock:
+            self.progress_store.save(self.login.target, self.progress)
+
+    def set_position(self, lesson: Lesson, step: Step) -> None:
+        """Remember that the attendee is looking at ``step`` of ``lesson``."""
+        self.progress.current_lesson = lesson.id
+        self.progress.lesson(lesson.id).current_step = step.id
+        self.save_progress()
+
+    def set_step_state(self, lesson: Lesson, step: Step, state: StepState) -> None:
+        """Record the outcome of running or checking a step."""
+        self.progress.lesson(lesson.id).steps[step.id] = state
+        self.save_progress()
+
+    # Running and checking --------------------------------------------------------------
+
+    def run_step(
+        self,
+        lesson: Lesson,
+        step: Step,
+        *,
+        on_output: Callable[[OutputChunk], None],
+        cancel: threading.Event | None = None,
+    ) -> RunReport:
+        """Run the step's command blocks in order, or resume a run that a lost link cut.
+
+        Output reaches ``on_output`` as it arrives. Setting ``cancel`` stops the
+        commands on the VPS.
+
+        Raises:
+            ConnectionLost: the link dropped; the commands go on running on the VPS and a
+                later call after :meth:`connect` resumes them where the output stopped.
+        """
+        values = self.values(lesson)
+        progress = self.progress.lesson(lesson.id)
+        cancel = cancel or threading.Event()
+        record = progress.run.get(step.id)
+        first = 0
+        if record is not None and record.exit_status is None and record.block < len(step.commands):
+            # A run that never reported its end may still be going on the VPS (the
+            # link dropped, or the app was closed): follow it instead of starting the
+            # same commands a second time.
+            first = record.block
+        else:
+            record = None
+        exit_status: int | None = None
+        for index in range(first, len(step.commands)):
+            block = step.commands[index]
+            if record is None:
+                handle = start_run(self.connection, block.render(values), as_root=block.as_root)
+                record = RunRecord(run_id=handle.run_id, remote_dir=handle.remote_dir, block=index)
+                progress.run[step.id] = record
+                self.save_progress()
+            exit_status = self._follow(record, block.timeout, on_output, cancel)
+            record = None
+            if exit_status is None or exit_status != 0:
+                self.set_step_state(lesson, step, "ran")
+                return RunReport(
+                    exit_status=exit_status, failed_block=index, stopped=exit_status is None
+                )
+        self.set_step_state(lesson, step, "ran")
+        return RunReport(exit_status=exit_status)
+
+    def stop_step(self, lesson: Lesson, step: Step) -> None:
+        """Stop the step's unfinished run on the VPS, if there is one."""
+        record = self.progress.lesson(lesson.id).run.get(step.id)
+        if record is None or record.exit_status is not None:
+            return
+        stop_run(self.connection, RunHandle(run_id=record.run_id, remote_dir=record.remote_dir))
+
+    def unfinished_run(self, lesson: Lesson, step: Step) -> bool:
+        """Return whether a run of ``step`` started earlier has not reported its end."""
+        record = self.progress.lesson(lesson.id).run.get(step.id)
+        return record is not None and record.exit_status is None
+
+    def _follow(
+        self,
+        record: RunRecord,
+        timeout: int,
+        on_output: Callable[[OutputChunk], None],
+        cancel: threading.Event,
+    ) -> int | None:
+        """Stream a run until it ends; return its exit status, or None if it was stopped."""
+        handle = RunHandle(run_id=record.run_id, remote_dir=record.remote_dir)
+        decoders = {
+            "stdout": codecs.getincrementaldecoder("utf-8")("replace"),
+            "stderr": codecs.getincrementaldecoder("utf-8")("replace"),
+        }
+
+        def emit(stream: Literal["stdout", "stderr"], data: bytes) -> None:
+            if stream == "stdout":
+                record.stdout_offset += len(data)
+            else:
+                record.stderr_offset += len(data)
+            text = decoders[stream].decode(data)
+            if text:
+                on_output(OutputChunk(stream, text))
+
+        timer = threading.Timer(timeout, cancel.set)
+        timer.daemon = True
+        timer.start()
+        try:
+            outcome = follow_run(
+                self.connection,
+                handle,
+                stdout_offset=record.stdout_offset,
+                stderr_offset=record.stderr_offset,
+                on_stdout=lambda data: emit("stdout", data),
+                on_stderr=lambda data: emit("stderr", data),
+                cancel=cancel,
+            )
+        except RunInterrupted as interrupted:
+            # The offsets of the exception count what reached the callbacks, so a
+            # resumed follow starts at the first byte the attendee has not seen.
+            record.stdout_offset = interrupted.stdout_offset
+            record.stderr_offset = interrupted.stderr_offset
+            raise
+        finally:
+            timer.cancel()
+            self.save_progress()
+        if outcome.status.state != "finished":
+            stop_run(self.connection, handle)
+            return None
+        record.exit_status = outcome.status.exit_status
+        self.save_progress()
+        return record.exit_status
+
+    def check_step(self, lesson: Lesson, step: Step) -> list[CheckResult]:
+        """Evaluate the step's checks and save whether they all passed.
+
+        A step without checks passes when the attendee has read it.
+        """
+        results = evaluate_checks(self.connection, step.checks, self.values(lesson))
+        passed = all(result.passed for result in results)
+        self.set_step_state(lesson, step, "passed" if passed else "failed")
+        return results

@@ -1,0 +1,171 @@
+"""The attendee app: connect, pick a lesson, work through its steps."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from textual.app import App, SuspendNotSupported
+from textual.reactive import reactive
+
+from workshop_tui.core.errors import WorkshopError
+from workshop_tui.core.lessons import Catalog, Lesson
+from workshop_tui.core.login import Login
+from workshop_tui.core.paths import known_hosts_file
+from workshop_tui.core.terminal import open_shell
+from workshop_tui.ui.dialogs.unexpected_error import UnexpectedErrorDialog
+from workshop_tui.ui.login_form import login_complete
+from workshop_tui.ui.progress_view import resume_index
+from workshop_tui.ui.screens.connect import ConnectScreen
+from workshop_tui.ui.screens.lessons import LessonListScreen
+from workshop_tui.ui.screens.step import StepScreen
+from workshop_tui.ui.session_api import AttendeeSession, SessionFactory
+from workshop_tui.ui.widgets.reconnector import RECONNECT_DELAYS
+from workshop_tui.ui.widgets.step_header import LinkState
+
+logger = logging.getLogger(__name__)
+
+ShellOpener = Callable[[Login, Path], int]
+"""Opens an interactive shell on the server and returns its exit status."""
+
+REDACTED = "••••••"
+
+
+class WorkshopApp(App[None]):
+    """Connects to the attendee's VPS and walks them through the lessons of ``catalog``."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "workshop-tui"
+    # Textual 8.2.8 declares this as "ClassVar[...] | None", which mypy reads as an instance
+    # variable, so a ClassVar annotation here would be rejected.
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
+        (0, "-narrow"),
+        (120, "-wide"),
+    ]
+
+    link_state: reactive[LinkState] = reactive("offline")
+    """Whether the session's SSH connection is up; the step screen shows it."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        login: Login | None,
+        session_factory: SessionFactory,
+        *,
+        auto_connect: bool = False,
+        known_hosts: Path | None = None,
+        reconnect_delays: Sequence[float] = RECONNECT_DELAYS,
+        shell_opener: ShellOpener = open_shell,
+    ) -> None:
+        """Create the app.
+
+        Args:
+            catalog: The lessons to offer.
+            login: The login from the command line, or None for an empty form. Without a
+                password or key file the attendee completes it on the connect screen.
+            session_factory: Creates the session for a login; tests pass a fake.
+            auto_connect: Connect at start even if the login has no password or key file.
+            known_hosts: The file of trusted host keys for the terminal's ssh; the
+                default is workshop-tui's own file in its data directory.
+            reconnect_delays: Seconds to wait between reconnect attempts; the last repeats.
+            shell_opener: Opens the terminal; tests pass a fake.
+        """
+        super().__init__()
+        self.catalog = catalog
+        self.login = login
+        self.session_factory = session_factory
+        self.auto_connect = auto_connect
+        self.known_hosts = known_hosts
+        self.reconnect_delays = tuple(reconnect_delays)
+        self.shell_opener = shell_opener
+        self.session: AttendeeSession | None = None
+
+    def on_mount(self) -> None:
+        connect_now = self.login is not None and (self.auto_connect or login_complete(self.login))
+        self.push_screen(ConnectScreen(self.login, self.session_factory, connect_now=connect_now))
+
+    async def on_connect_screen_connected(self, message: ConnectScreen.Connected) -> None:
+        session = message.session
+        self.session = session
+        self.link_state = "connected"
+        host_key = message.report.host_key
+        if host_key.first_use:
+            self.notify(
+                f"First connection to {session.login.host}: trusted {host_key.key_type} key "
+                f"{host_key.fingerprint} — compare with your slip if it shows one.",
+                title="New server",
+                timeout=30,
+            )
+        if session.progress_warning:
+            self.notify(
+                session.progress_warning, title="Saved progress", severity="warning", timeout=30
+            )
+        await self.switch_screen(LessonListScreen(self.catalog, session))
+        current = session.progress.current_lesson
+        lesson = self.catalog.get(current) if current else None
+        if lesson is not None:
+            self.open_lesson(lesson)
+
+    def open_lesson(self, lesson: Lesson) -> None:
+        """Show ``lesson`` at its saved step, or at the first step not passed yet."""
+        if self.session is None:
+            return
+        self.push_screen(
+            StepScreen(
+                lesson,
+                resume_index(lesson, self.session.progress),
+                self.session,
+                reconnect_delays=self.reconnect_delays,
+            )
+        )
+
+    def action_open_terminal(self) -> None:
+        """Hand the terminal to an SSH shell on the server until the attendee types exit."""
+        if self.session is None:
+            self.notify("Connect first; the terminal uses the same login.")
+            return
+        login = self.session.login
+        known_hosts = self.known_hosts or known_hosts_file()
+        failure: WorkshopError | None = None
+        status: int | None = None
+        try:
+            with self.suspend():
+                # Errors are caught inside the block: an exception leaving it would skip
+                # the code in App.suspend that gives the terminal back to the app.
+                print(f"Opening a shell on {login.host}. Type exit to come back.", flush=True)
+                try:
+                    status = self.shell_opener(login, known_hosts)
+                except WorkshopError as error:
+                    failure = error
+        except SuspendNotSupported:
+            self.notify(
+                "This terminal cannot hand over to a shell. Open one yourself with: "
+                f"ssh -p {login.port} {login.user}@{login.host}",
+                severity="warning",
+                timeout=20,
+            )
+            return
+        if failure is not None:
+            self.notify(self.redact(str(failure)), severity="error", timeout=20)
+        elif status:
+            self.notify(f"Back from the shell (it ended with exit status {status}).")
+        else:
+            self.notify("Back from the shell.")
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with every known password replaced by dots."""
+        for login in (self.login, self.session.login if self.session else None):
+            if login is not None and login.password:
+                text = text.replace(login.password, REDACTED)
+        return text
+
+    def show_unexpected_error(self, error: BaseException) -> None:
+        """Show an error that no screen expected in a dialog, and keep the app running."""
+        # The stack is logged without the exception's message, which could contain a password.
+        stack = "".join(traceback.format_tb(error.__traceback__))
+        logger.error("unexpected %s in the UI:\n%s", type(error).__name__, stack)
+        self.push_screen(
+            UnexpectedErrorDialog(type(error).__name__, self.redact(str(error)) or "(no message)")
+        )

@@ -1,0 +1,1 @@
+"""Full screens of the attendee UI: connect, lesson list and step."""

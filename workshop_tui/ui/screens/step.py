@@ -1,0 +1,330 @@
+"""The step screen: a step's prose, its command output and its checks, with the actions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.events import Resize
+from textual.widgets import Footer, Markdown, Static, Tab, Tabs
+
+from workshop_tui.core.lessons import Lesson
+from workshop_tui.core.progress import StepState
+from workshop_tui.core.variables import MissingVariable
+from workshop_tui.ui.dialogs.confirm import ConfirmDialog
+from workshop_tui.ui.dialogs.lesson_done import LessonDoneDialog
+from workshop_tui.ui.dialogs.markdown_dialog import MarkdownDialog
+from workshop_tui.ui.screens.step_jobs import StepJobsScreen
+from workshop_tui.ui.widgets.checks_panel import ChecksPanel, fill_in
+from workshop_tui.ui.widgets.output_log import OutputLog
+from workshop_tui.ui.widgets.reconnector import Reconnector
+from workshop_tui.ui.widgets.step_header import LinkState, StepHeader
+from workshop_tui.ui.widgets.step_runner import StepRunner, missing_variable_message
+
+
+def step_markdown(lesson: Lesson, index: int, values: Mapping[str, str]) -> str:
+    """Return the Markdown shown for step ``index``, after the lesson intro on the first step."""
+    step = lesson.steps[index]
+    parts: list[str] = []
+    if index == 0 and lesson.intro.strip():
+        parts.append(fill_in(lesson.intro, values))
+    parts.append(f"## {step.title}")
+    try:
+        parts.append(step.render_markdown(values))
+    except MissingVariable as error:
+        parts.append(f"> ⚠ {missing_variable_message(error)}")
+    return "\n\n".join(parts)
+
+
+class PanelTabs(Tabs, can_focus=False):
+    """Switches between output and checks when the terminal is too narrow for both."""
+
+
+class StepScreen(StepJobsScreen):
+    """Shows one step of a lesson and runs its commands and checks on the attendee's VPS."""
+
+    CSS_PATH = "step.tcss"
+    AUTO_FOCUS = "#prose"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "r", "run", "Run", tooltip="Run this step's commands on your server.", id="step.run"
+        ),
+        Binding("c", "check", "Check", tooltip="Check whether this step worked.", id="step.check"),
+        Binding("n", "next", "Next", tooltip="Go to the next step.", id="step.next"),
+        Binding("right", "next", "Next", show=False, priority=True, id="step.next-arrow"),
+        Binding("p", "previous", "Back", tooltip="Go to the previous step.", id="step.previous"),
+        Binding("left", "previous", "Back", show=False, priority=True, id="step.previous-arrow"),
+        Binding("h", "hint", "Hint", tooltip="Show the hint for this step.", id="step.hint"),
+        Binding(
+            "s",
+            "solution",
+            "Solution",
+            tooltip="Show the solution, after asking.",
+            id="step.solution",
+        ),
+        Binding(
+            "t",
+            "app.open_terminal",
+            "Terminal",
+            tooltip="Open a shell on your server; type exit to come back.",
+            id="step.terminal",
+        ),
+        Binding(
+            "v",
+            "toggle_panel",
+            "Output/Checks",
+            show=False,
+            tooltip="Switch between the command output and the checks.",
+            id="step.toggle-panel",
+        ),
+        Binding(
+            "x",
+            "stop",
+            "Stop",
+            tooltip="Stop the running commands or reconnecting.",
+            id="step.stop",
+        ),
+        Binding(
+            "escape",
+            "lessons",
+            "Lessons",
+            key_display="esc",
+            tooltip="Back to the lesson list.",
+            id="step.lessons",
+        ),
+        Binding(
+            "ctrl+q",
+            "app.quit",
+            "Quit",
+            priority=True,
+            tooltip="Quit; your progress is saved.",
+            id="step.quit",
+        ),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield StepHeader()
+        yield Static(id="status")
+        with VerticalScroll(id="prose"):
+            yield Markdown(id="step-markdown", open_links=False)
+        yield PanelTabs(Tab("Output", id="output-tab"), Tab("Checks", id="checks-tab"))
+        with Horizontal(id="panels", classes="-show-output"):
+            yield OutputLog(self.output_buffer, id="output")
+            yield ChecksPanel(id="checks")
+        yield StepRunner(self.output_buffer)
+        yield Reconnector(self.reconnect_delays)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#output", OutputLog).border_title = "Output"
+        self.query_one("#checks", ChecksPanel).border_title = "Checks"
+        self.watch(self.workshop, "link_state", self._show_link_state)
+        self.show_step(self.index)
+
+    def on_resize(self, event: Resize) -> None:
+        self.refresh_bindings()
+
+    # Showing a step ---------------------------------------------------------------------
+
+    def show_step(self, index: int) -> None:
+        """Show step ``index`` with empty output and unchecked checks, and remember it."""
+        self.index = index
+        step = self.step
+        values = self.session.values(self.lesson)
+        self.query_one(StepHeader).show_step(
+            self.lesson.title, index + 1, len(self.lesson.steps), step.title
+        )
+        self.query_one("#step-markdown", Markdown).update(step_markdown(self.lesson, index, values))
+        self.query_one("#prose", VerticalScroll).scroll_home(animate=False)
+        output = self.query_one("#output", OutputLog)
+        output.restart()
+        if step.commands:
+            output.write_note("The output of this step's commands appears here.")
+        else:
+            output.write_note("This step has no commands for the app to run.")
+        checks = self.query_one("#checks", ChecksPanel)
+        checks.show_checks(step.checks, values, "pending")
+        checks.show_step_hint(None)
+        self.results = []
+        self.set_checks_label("Checks")
+        self.show_panel("output" if step.commands else "checks")
+        self.set_class(not step.commands and not step.checks, "-reading")
+        self._show_initial_status()
+        self._save_position()
+        self.refresh_bindings()
+
+    def _show_initial_status(self) -> None:
+        step = self.step
+        state = self.session.progress.step_state(self.lesson.id, step.id)
+        if state == "passed":
+            self.set_status(f"✓ This step is done. {self.after_done()}", "done")
+        elif step.commands and self.session.unfinished_run(self.lesson, step):
+            self.set_status(
+                "Commands of this step started earlier may still be running on your server. "
+                "Press r to follow their output.",
+                "warning",
+            )
+        elif state == "failed":
+            self.set_status(
+                "✖ The last check of this step failed. Press c to check again, h for a hint.",
+                "failed",
+            )
+        elif state == "ran":
+            self.set_status("The commands ran. Press c to check the result.", "info")
+        elif step.commands:
+            self.set_status("Read the step, then press r to run its commands.", "info")
+        elif step.checks:
+            self.set_status("Do this step in a terminal (t), then press c to check it.", "info")
+        else:
+            self.set_status("Read this step, then press n to go on.", "info")
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        event.stop()
+        panels = self.query_one("#panels", Horizontal)
+        show_checks = event.tab.id == "checks-tab"
+        panels.set_class(show_checks, "-show-checks")
+        panels.set_class(not show_checks, "-show-output")
+
+    def _show_link_state(self, state: LinkState) -> None:
+        self.query_one(StepHeader).show_link(self.session.login.target, state)
+
+    def _save_position(self) -> None:
+        try:
+            self.session.set_position(self.lesson, self.step)
+        except OSError as error:
+            self.notify(f"Your place could not be saved: {error}", severity="warning")
+
+    def _save_state(self, state: StepState) -> None:
+        try:
+            self.session.set_step_state(self.lesson, self.step, state)
+        except OSError as error:
+            self.notify(f"Your progress could not be saved: {error}", severity="warning")
+
+    # Which actions are available ----------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        busy = self.phase in ("running", "checking")
+        if action == "stop":
+            return self.phase in ("running", "reconnecting")
+        if action == "run":
+            return None if self.phase != "idle" else True
+        if action == "check":
+            # Hidden while busy, so that Stop fits into an 80-column footer.
+            return self.phase == "idle"
+        if action in ("next", "previous", "lessons"):
+            return None if busy else True
+        if action == "toggle_panel":
+            return self.has_class("-narrow")
+        return True
+
+    # Actions --------------------------------------------------------------------------------
+
+    def action_run(self) -> None:
+        if self.phase != "idle":
+            return
+        if not self.step.commands:
+            self.notify(
+                "This step has no commands for the app to run. Do it in a terminal (t), "
+                "then press c to check it."
+            )
+            return
+        if self.workshop.link_state == "offline":
+            self._reconnect("run")
+            return
+        self._start_run(resume=False)
+
+    def action_check(self) -> None:
+        if self.phase != "idle":
+            return
+        if not self.step.checks:
+            self.notify("This step has no checks. Press n when you have read it.")
+            return
+        if self.workshop.link_state == "offline":
+            self._reconnect("check")
+            return
+        self._start_checks()
+
+    def action_next(self) -> None:
+        step = self.step
+        if not step.checks and self.session.progress.step_state(self.lesson.id, step.id) != (
+            "passed"
+        ):
+            self._save_state("passed")
+        if self.index + 1 < len(self.lesson.steps):
+            self.show_step(self.index + 1)
+        else:
+            self._finish_lesson()
+
+    def action_previous(self) -> None:
+        if self.index == 0:
+            self.notify("This is the first step of the lesson.")
+            return
+        self.show_step(self.index - 1)
+
+    def action_hint(self) -> None:
+        hint = self.step.hint
+        if hint is not None:
+            self.query_one("#checks", ChecksPanel).show_step_hint(
+                fill_in(hint, self.session.values(self.lesson)), scroll=True
+            )
+            self.show_panel("checks")
+        elif any(not result.passed and result.check.hint for result in self.results):
+            self.show_panel("checks")
+            self.notify("The hints are under the failed checks.")
+        else:
+            self.notify("This step has no hint. Ask a facilitator if you are stuck.")
+
+    def action_solution(self) -> None:
+        solution = self.step.solution
+        if solution is None:
+            self.notify("This step has no written solution. Ask a facilitator for help.")
+            return
+        text = fill_in(solution, self.session.values(self.lesson))
+        title = f"Solution: {self.step.title}"
+
+        def show(confirmed: bool | None) -> None:
+            if confirmed:
+                self.app.push_screen(MarkdownDialog(title, text))
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Show the solution?",
+                "You learn more by finding it yourself, and the hint (h) may be enough. "
+                "Show the solution anyway?",
+                confirm="Show solution",
+                cancel="Not yet",
+            ),
+            show,
+        )
+
+    def action_toggle_panel(self) -> None:
+        tabs = self.query_one(PanelTabs)
+        self.show_panel("output" if tabs.active == "checks-tab" else "checks")
+
+    def action_stop(self) -> None:
+        if self.phase == "running":
+            self.query_one(StepRunner).stop()
+            self.set_status("Stopping the commands…", "warning")
+        elif self.phase == "reconnecting":
+            self._stop_reconnecting()
+
+    def action_lessons(self) -> None:
+        if self.phase in ("running", "checking"):
+            self.notify("Wait until this finishes, or press x to stop the commands.")
+            return
+        if self.phase == "reconnecting":
+            self._stop_reconnecting()
+        self.dismiss(None)
+
+    def _finish_lesson(self) -> None:
+        step_ids = [step.id for step in self.lesson.steps]
+        passed = self.session.progress.passed_count(self.lesson.id, step_ids)
+
+        def leave(back_to_list: bool | None) -> None:
+            if back_to_list:
+                self.dismiss(None)
+
+        self.app.push_screen(LessonDoneDialog(self.lesson.title, passed, len(step_ids)), leave)

@@ -1,0 +1,227 @@
+"""Running a step's commands and checks from the step screen, and resuming after a lost link.
+
+:class:`StepJobsScreen` contains the state of the step on screen and reacts to the messages
+of the :class:`StepRunner` and :class:`Reconnector` widgets; :class:`StepScreen` adds the
+layout, navigation and the other actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from textual.reactive import reactive
+from textual.widgets import Static, Tab, Tabs
+
+from workshop_tui.core.checks import CheckResult
+from workshop_tui.core.errors import HostKeyChanged, WorkshopError
+from workshop_tui.core.lessons import Lesson, Step
+from workshop_tui.ui.dialogs.host_key_changed import HostKeyChangedDialog
+from workshop_tui.ui.screens.base import WorkshopScreen
+from workshop_tui.ui.session_api import AttendeeSession
+from workshop_tui.ui.widgets.checks_panel import ChecksPanel, fill_in, summarise
+from workshop_tui.ui.widgets.output_log import OutputBuffer, OutputLog
+from workshop_tui.ui.widgets.reconnector import Reconnector
+from workshop_tui.ui.widgets.step_runner import Job, StepRunner
+
+Phase = Literal["idle", "running", "checking", "reconnecting"]
+StatusKind = Literal["info", "running", "done", "failed", "warning"]
+
+LINK_LOST_DURING_RUN = "Connection lost — your commands keep running on the server. Reconnecting…"
+LINK_LOST_DURING_CHECK = "Connection lost while checking. Reconnecting…"
+
+
+class StepJobsScreen(WorkshopScreen):
+    """The state of one step on screen, and its run, check and reconnect jobs."""
+
+    phase: reactive[Phase] = reactive("idle")
+    """What the screen is doing; every phase but idle blocks new runs and checks."""
+
+    def __init__(
+        self,
+        lesson: Lesson,
+        index: int,
+        session: AttendeeSession,
+        *,
+        reconnect_delays: Sequence[float],
+    ) -> None:
+        super().__init__()
+        self.lesson = lesson
+        self.index = index
+        self.session = session
+        self.reconnect_delays = reconnect_delays
+        self.results: list[CheckResult] = []
+        """The latest check results of the step on screen; empty until checked."""
+        self.output_buffer = OutputBuffer()
+        self._resume_job: Job | None = None
+
+    @property
+    def step(self) -> Step:
+        """The step on screen."""
+        return self.lesson.steps[self.index]
+
+    def watch_phase(self) -> None:
+        self.refresh_bindings()
+
+    def set_status(self, text: str, kind: StatusKind) -> None:
+        """Show ``text`` in the status line, coloured by ``kind``."""
+        status = self.query_one("#status", Static)
+        status.update(self.workshop.redact(text))
+        status.set_classes(f"-{kind}")
+
+    def show_panel(self, panel: Literal["output", "checks"]) -> None:
+        """Bring the output or the checks to the front (only matters on narrow terminals)."""
+        self.query_one(Tabs).active = f"{panel}-tab"
+
+    def set_checks_label(self, label: str) -> None:
+        """Set the text of the tab that leads to the checks."""
+        self.query_one("#checks-tab", Tab).label = label
+
+    def after_done(self) -> str:
+        """Return what to do after the step on screen is done."""
+        if self.index + 1 < len(self.lesson.steps):
+            return "Press n for the next step."
+        return "This is the last step: press n to finish the lesson."
+
+    # Running commands and checks -------------------------------------------------------------
+
+    def _start_run(self, *, resume: bool) -> None:
+        output = self.query_one("#output", OutputLog)
+        if not resume:
+            output.restart()
+            output.write_note(f"$ Running the commands of “{self.step.title}”…")
+        self.phase = "running"
+        self.show_panel("output")
+        self.set_status("Running the commands… Press x to stop them.", "running")
+        self.query_one(StepRunner).run_commands(self.session, self.lesson, self.step)
+
+    def _start_checks(self) -> None:
+        self.phase = "checking"
+        self.query_one("#checks", ChecksPanel).show_checks(
+            self.step.checks, self.session.values(self.lesson), "running"
+        )
+        self.show_panel("checks")
+        self.set_status("Checking…", "running")
+        self.query_one(StepRunner).run_checks(self.session, self.lesson, self.step)
+
+    def on_step_runner_run_finished(self, message: StepRunner.RunFinished) -> None:
+        output = self.query_one("#output", OutputLog)
+        output.flush(final=True)
+        report = message.report
+        self.phase = "idle"
+        if report.stopped:
+            output.write_note("■ The commands were stopped.")
+            self.set_status("The commands were stopped. Press r to run them again.", "warning")
+        elif report.succeeded:
+            output.write_note("✓ The commands finished.")
+            if self.step.checks:
+                self._start_checks()
+            else:
+                self.set_status("✓ The commands finished.", "done")
+        else:
+            where = ""
+            if report.failed_block is not None and len(self.step.commands) > 1:
+                where = f" in command block {report.failed_block + 1}"
+            output.write_note(f"✖ A command failed{where} with exit status {report.exit_status}.")
+            self.set_status(
+                f"✖ A command failed{where} (exit status {report.exit_status}). Read the "
+                "output, then press r to try again or h for a hint.",
+                "failed",
+            )
+
+    def on_step_runner_checks_finished(self, message: StepRunner.ChecksFinished) -> None:
+        self.phase = "idle"
+        self.results = message.results
+        values = self.session.values(self.lesson)
+        checks = self.query_one("#checks", ChecksPanel)
+        checks.show_results(message.results, values)
+        self.set_checks_label(summarise(message.results).plain)
+        self.show_panel("checks")
+        failed = sum(not result.passed for result in message.results)
+        if failed == 0:
+            self.set_status(f"✓ Step done. {self.after_done()}", "done")
+            return
+        self.set_status(
+            f"✖ {failed} of {len(message.results)} checks failed. Read why below, fix it "
+            "and press c to check again.",
+            "failed",
+        )
+        if self.step.hint is not None:
+            checks.show_step_hint(fill_in(self.step.hint, values))
+
+    def on_step_runner_job_failed(self, message: StepRunner.JobFailed) -> None:
+        self.query_one("#output", OutputLog).flush(final=True)
+        self.phase = "idle"
+        if message.job == "check":
+            self.query_one("#checks", ChecksPanel).show_checks(
+                self.step.checks, self.session.values(self.lesson), "pending"
+            )
+        if message.unexpected is not None:
+            action = "Running the commands" if message.job == "run" else "Checking"
+            self.set_status(
+                f"✖ {action} failed unexpectedly. Press {message.job[0]} to try again.", "failed"
+            )
+            self.workshop.show_unexpected_error(message.unexpected)
+        else:
+            self.set_status(f"✖ {message.text}", "failed")
+
+    # Losing and regaining the link -------------------------------------------------------------
+
+    def on_step_runner_link_lost(self, message: StepRunner.LinkLost) -> None:
+        self.query_one("#output", OutputLog).flush(final=True)
+        self._reconnect(message.job)
+
+    def _reconnect(self, job: Job) -> None:
+        self._resume_job = job
+        self.phase = "reconnecting"
+        self.workshop.link_state = "reconnecting"
+        text = LINK_LOST_DURING_RUN if job == "run" else LINK_LOST_DURING_CHECK
+        self.set_status(f"{text} Press x to stop trying.", "warning")
+        if job == "run":
+            self.query_one("#output", OutputLog).write_note("— connection lost; reconnecting —")
+        self.query_one(Reconnector).start(self.session)
+
+    def on_reconnector_attempt_failed(self, message: Reconnector.AttemptFailed) -> None:
+        text = LINK_LOST_DURING_RUN if self._resume_job == "run" else LINK_LOST_DURING_CHECK
+        self.set_status(
+            f"{text} Attempt {message.attempt} failed: {message.error} Next try in "
+            f"{message.wait:g} s; press x to stop trying.",
+            "warning",
+        )
+
+    def on_reconnector_reconnected(self, message: Reconnector.Reconnected) -> None:
+        self.workshop.link_state = "connected"
+        job, self._resume_job = self._resume_job, None
+        self.phase = "idle"
+        if job == "run":
+            output = self.query_one("#output", OutputLog)
+            output.write_note("— connected again; following the run —")
+            self._start_run(resume=True)
+        elif job == "check":
+            self._start_checks()
+
+    def on_reconnector_gave_up(self, message: Reconnector.GaveUp) -> None:
+        self.workshop.link_state = "offline"
+        self._resume_job = None
+        self.phase = "idle"
+        error = message.error
+        if not isinstance(error, WorkshopError):
+            self.set_status("✖ Reconnecting failed. Press r or c to try again.", "failed")
+            self.workshop.show_unexpected_error(error)
+            return
+        self.set_status(f"✖ Reconnecting stopped: {error}", "failed")
+        if isinstance(error, HostKeyChanged):
+            self.app.push_screen(HostKeyChangedDialog(self.workshop.redact(str(error))))
+
+    def _stop_reconnecting(self) -> None:
+        self.query_one(Reconnector).stop()
+        self.workshop.link_state = "offline"
+        job, self._resume_job = self._resume_job, None
+        self.phase = "idle"
+        if job == "run":
+            text = (
+                "Offline. Your commands may still be running; press r to reconnect and follow them."
+            )
+        else:
+            text = "Offline. Press r or c to reconnect."
+        self.set_status(text, "warning")
