@@ -145,10 +145,14 @@ def test_good_lesson_checks(tmp_path: Path) -> None:
     package, unit = install.checks
     assert isinstance(package, PackageCheck) and package.packages == ("postfix",)
     assert package.hint == "Run `apt-get update` first."
-    assert isinstance(unit, UnitCheck) and unit.unit == "postfix@-" and unit.title == "Postfix runs"
+    assert isinstance(unit, UnitCheck)
+    assert unit.unit == "postfix@-"
+    assert unit.title == "Postfix runs"
     assert unit.line == 32
     smtp, imap, mailbox, command = lesson.steps[2].checks
-    assert isinstance(smtp, SmtpCheck) and smtp.port == 25 and smtp.banner == "ESMTP Postfix"
+    assert isinstance(smtp, SmtpCheck)
+    assert smtp.port == 25
+    assert smtp.banner == "ESMTP Postfix"
     assert isinstance(imap, ImapCheck) and imap.starttls is True
     assert isinstance(mailbox, MailboxCheck) and mailbox.user == "{{ user }}"
     assert isinstance(command, CommandCheck) and command.root is True

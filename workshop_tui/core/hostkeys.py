@@ -14,8 +14,6 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -23,11 +21,7 @@ from pathlib import Path
 import paramiko
 
 from workshop_tui.core.errors import HostKeyChanged
-
-try:
-    import fcntl
-except ImportError:  # Windows has no fcntl; the thread lock still protects one process.
-    fcntl = None  # type: ignore[assignment]
+from workshop_tui.core.files import locked, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -201,61 +195,15 @@ class KnownHosts:
         return text.splitlines()
 
     def _write_lines(self, lines: list[str]) -> None:
-        directory = self.path.parent
-        _ensure_private_directory(directory)
         data = "".join(line + "\n" for line in lines).encode("utf-8", errors="surrogateescape")
-        # mkstemp creates the file with mode 0600, so the keys are never readable by others.
-        fd, temp_name = tempfile.mkstemp(dir=directory, prefix=".known_hosts.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as temp_file:
-                temp_file.write(data)
-                temp_file.flush()
-                os.fsync(temp_file.fileno())
-            Path(temp_name).replace(self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                Path(temp_name).unlink()
-            raise
-        _fsync_directory(directory)
+        write_atomic(self.path, data)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Serialize read-modify-write cycles between threads and, where fcntl exists,
         between processes (a second app instance or the CLI)."""
-        with self._lock:
-            if fcntl is None:
-                yield
-                return
-            _ensure_private_directory(self.path.parent)
-            lock_path = self.path.with_name(self.path.name + ".lock")
-            lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(lock_fd)
-
-
-def _ensure_private_directory(directory: Path) -> None:
-    if directory.is_dir():
-        return
-    directory.mkdir(parents=True, mode=0o700, exist_ok=True)
-    # mkdir applies the umask, so set the mode of the last component explicitly.
-    directory.chmod(0o700)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable. Some platforms (Windows) cannot open a directory."""
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+        with self._lock, locked(self.path):
+            yield
 
 
 def _key_from_base64(key_type: str, key_base64: str) -> paramiko.PKey:

@@ -8,23 +8,22 @@ overwritten, and the attendee starts afresh with a warning.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import os
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from workshop_tui.core.files import locked, write_atomic
+
 logger = logging.getLogger(__name__)
 
 StepState = Literal["passed", "failed", "ran"]
-"""``ran``: the commands finished but no check has run since; ``failed``: the last
-check failed; ``passed``: the last check passed, or a step without checks was read."""
+"""The saved state of a step. ``ran`` means the commands finished and no check ran
+since. ``failed`` means the last check failed. ``passed`` means the last check passed,
+or the attendee read a step without checks."""
 
 FORMAT_VERSION = 1
 
@@ -45,7 +44,7 @@ class RunRecord:
 
 @dataclass
 class LessonProgress:
-    """Where an attendee is in one lesson."""
+    """An attendee's position and step states in one lesson."""
 
     current_step: str | None = None
     steps: dict[str, StepState] = field(default_factory=dict)
@@ -84,7 +83,7 @@ class ProgressStore:
 
     def load(self, target: str) -> ServerProgress:
         """Return the saved progress for ``target`` (``user@host:port``)."""
-        with self._locked():
+        with locked(self.path):
             data = self._read()
         raw = data.get("servers", {}).get(target)
         if not isinstance(raw, dict):
@@ -97,23 +96,11 @@ class ProgressStore:
 
     def save(self, target: str, progress: ServerProgress) -> None:
         """Replace the saved progress for ``target``, keeping every other login's."""
-        with self._locked():
+        with locked(self.path):
             data = self._read()
             data["version"] = FORMAT_VERSION
             data.setdefault("servers", {})[target] = asdict(progress)
-            _write_atomic(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Serialise read-modify-write cycles of several app windows on one machine."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        with lock_path.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+            write_atomic(self.path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -149,23 +136,3 @@ def _server_from_json(raw: dict[str, Any]) -> ServerProgress:
             current_step=lesson.get("current_step"), steps=steps, run=runs
         )
     return ServerProgress(current_lesson=raw.get("current_lesson"), lessons=lessons)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a mix."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)

@@ -63,6 +63,11 @@ class Cancelled(WorkshopError):
 class TunnelFailed(RemoteError):
     """The server could not open a forwarded TCP connection to the requested port."""
 
+    def __init__(self, message: str, *, forwarding_denied: bool = False) -> None:
+        super().__init__(message)
+        self.forwarding_denied = forwarding_denied
+        """True when sshd forbids forwarding, so nothing is known about the port."""
+
 
 @dataclass(frozen=True)
 class ExecResult:
@@ -383,7 +388,8 @@ class Connection:
             if exc.code == OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED:
                 failure = TunnelFailed(
                     f"The SSH server on {self.login.target} does not allow forwarding "
-                    f"(AllowTcpForwarding is off), so {target} cannot be checked from here."
+                    f"(AllowTcpForwarding is off), so {target} cannot be checked from here.",
+                    forwarding_denied=True,
                 )
             else:
                 failure = TunnelFailed(

@@ -29,7 +29,7 @@ FACTS_COMMAND = "hostname; hostname -f 2>/dev/null || hostname"
 
 @dataclass(frozen=True)
 class HostFacts:
-    """What the app learns about the VPS right after logging in."""
+    """Facts about the VPS, collected right after logging in."""
 
     hostname: str
     fqdn: str
@@ -72,7 +72,7 @@ class OutputChunk:
 
 @dataclass(frozen=True)
 class RunReport:
-    """How a step's command blocks ended."""
+    """The outcome of a step's command blocks."""
 
     exit_status: int | None
     """The status of the last block that ran; None when it was stopped."""
@@ -130,7 +130,7 @@ class Session:
 
         Raises:
             HostUnreachable, AuthenticationFailed, HostKeyChanged, RemoteTimeout: the
-                login failed; the message says what to do.
+                login failed, and the message tells the attendee what to do.
         """
         connection = Connection(self.login, self.known_hosts, connect_timeout=self.connect_timeout)
         host_key = connection.open()
@@ -187,7 +187,7 @@ class Session:
     def save_progress(self) -> None:
         """Write the progress to disk now.
 
-        The UI thread and a worker thread may both save; the lock keeps one write of
+        The UI thread and a worker thread may both save. The lock allows one write of
         this session at a time, so the file never goes back to an older state.
         """
         with self._save_lock:
@@ -317,12 +317,17 @@ class Session:
         self.save_progress()
         return record.exit_status
 
-    def check_step(self, lesson: Lesson, step: Step) -> list[CheckResult]:
+    def check_step(
+        self, lesson: Lesson, step: Step, *, allow_wait: bool = True
+    ) -> list[CheckResult]:
         """Evaluate the step's checks and save whether they all passed.
 
-        A step without checks passes when the attendee has read it.
+        With ``allow_wait`` false, checks that may wait for an effect (such as mail
+        delivery) report their first result at once.
         """
-        results = evaluate_checks(self.connection, step.checks, self.values(lesson))
+        results = evaluate_checks(
+            self.connection, step.checks, self.values(lesson), allow_wait=allow_wait
+        )
         passed = all(result.passed for result in results)
         self.set_step_state(lesson, step, "passed" if passed else "failed")
         return results

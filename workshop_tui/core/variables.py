@@ -2,10 +2,10 @@
 
 A placeholder in prose is replaced by the plain value. A placeholder in a command is
 replaced by the shell-quoted value, so a value such as ``x'; rm -rf ~ #`` stays one
-word of data. Quoting only protects a placeholder that stands as a shell word of its
-own: inside quotes or a here-document the inserted quotes would become part of the
-text, so :func:`find_unsafe_placeholders` reports those places and the lesson checker
-rejects them.
+word of data. Quoting only protects a placeholder outside quotes and here-documents.
+Inside them, the inserted quotes would become part of the text, so
+:func:`find_unsafe_placeholders` reports those places and the lesson checker rejects
+them.
 """
 
 from __future__ import annotations

@@ -7,15 +7,13 @@ leaves either the old or the new state, never half of one.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workshop_tui.core.errors import LabError
+from workshop_tui.core.files import write_atomic
 
 STATE_VERSION = 1
 
@@ -93,21 +91,4 @@ def load(path: Path) -> LabState | None:
 
 def save(path: Path, state: LabState) -> None:
     """Replace the state file atomically; the file is only ever readable by its owner."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=".state-", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w") as stream:
-            os.fchmod(stream.fileno(), 0o600)
-            stream.write(to_json(state))
-            stream.flush()
-            os.fsync(stream.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(temporary).unlink()
-        raise
-    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    write_atomic(path, to_json(state).encode("utf-8"))

@@ -1,4 +1,4 @@
-"""What every check has in common: its fields in the lesson, and its result."""
+"""The common base of all checks: field parsing, the check itself and its result."""
 
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ class CheckFieldError(ValueError):
 class Check:
     """A condition on the attendee's VPS that a lesson step expects after its commands.
 
-    Subclasses add their own fields and say how the condition is tested.
+    Subclasses add their own fields and define how the condition is tested.
     """
 
     kind: ClassVar[str]
     """The word after ``check`` in the lesson's fence info string."""
 
     title: str
-    """What the attendee reads next to ✓ or ✖."""
+    """The text shown next to ✓ or ✖."""
 
     hint: str | None
     """Markdown shown when the check fails."""
@@ -61,10 +61,10 @@ class CheckResult:
     check: Check
     passed: bool
     reason: str
-    """One line that says why the check passed or failed, in the attendee's words."""
+    """One line that explains why the check passed or failed, in the attendee's words."""
 
     evidence: str = ""
-    """What the VPS printed or sent that supports the reason, trimmed."""
+    """Output from the VPS that supports the reason, trimmed."""
 
 
 class Fields:

@@ -1,8 +1,8 @@
 """Checks that speak SMTP or IMAP to a port of the VPS, as a mail client would.
 
 The conversation runs from the attendee's machine through an SSH direct-tcpip
-channel, so it proves that the server answers the protocol, not only that a tool on
-the VPS says so.
+channel, so it proves that the server speaks the protocol, not only that a tool on
+the VPS reports it as running.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import ClassVar
 from workshop_tui.core.checks.base import Check, CheckFieldError, CheckResult, Fields
 from workshop_tui.core.errors import ConnectionLost, RemoteError, RemoteTimeout
 from workshop_tui.core.protocols import ByteStream, ProtocolError, probe_imap, probe_smtp
-from workshop_tui.core.remote import Connection
+from workshop_tui.core.remote import Connection, TunnelFailed
 from workshop_tui.core.variables import render_pattern, render_text
 
 PROTOCOL_TIMEOUT = 15.0
@@ -45,7 +45,7 @@ class ProtocolCheck(Check):
         """Open the tunnel, hold the conversation and judge it.
 
         Raises:
-            ConnectionLost: the SSH link broke, so nothing can be said about the check.
+            ConnectionLost: the SSH link broke, so the check has no result.
         """
         address = render_text(self.address, values)
         where = f"{address}:{self.port}"
@@ -55,8 +55,14 @@ class ProtocolCheck(Check):
             raise
         except RemoteTimeout:
             return CheckResult(self, False, f"no answer from {where} within the time limit")
+        except TunnelFailed as error:
+            if error.forwarding_denied:
+                return CheckResult(self, False, str(error))
+            return CheckResult(
+                self, False, f"nothing listens on {where}: the connection was refused", str(error)
+            )
         except RemoteError as error:
-            return CheckResult(self, False, f"nothing answers on {where}: {error}")
+            return CheckResult(self, False, f"{where} could not be reached: {error}")
         try:
             return self.converse(channel, values, where)
         except ProtocolError as error:
@@ -65,7 +71,7 @@ class ProtocolCheck(Check):
             channel.close()
 
     def converse(self, channel: ByteStream, values: Mapping[str, str], where: str) -> CheckResult:
-        """Speak the protocol over an open channel and judge the answers."""
+        """Speak the protocol over an open channel and judge the replies."""
         raise NotImplementedError
 
 

@@ -1,4 +1,4 @@
-"""Checks answered by a short read-only shell probe on the VPS.
+"""Checks decided by a short read-only shell probe on the VPS.
 
 Each check builds a :class:`Probe`, and the engine runs the probes of a step in one
 SSH round trip. Judging the output happens here, on the attendee's machine, so the
@@ -266,7 +266,7 @@ def parse_mailbox_listing(text: str) -> tuple[list[Message], list[str], list[str
 
 @dataclass(frozen=True, kw_only=True)
 class MailboxCheck(ShellCheck):
-    """Passes when a user's mailbox (mbox in /var/mail or ~/Maildir) holds a matching message."""
+    """Passes when a user's mailbox (mbox in /var/mail or ~/Maildir) contains a matching message."""
 
     kind: ClassVar[str] = "mailbox"
     user: str = "{{ user }}"

@@ -1,7 +1,7 @@
 """Read a lesson file written in Markdown; see docs/lesson-format.md for the format.
 
-The parser collects every problem it finds instead of stopping at the first, so a
-lesson author sees all of them at once, each as ``file:line: message``.
+The parser collects every problem it finds instead of stopping at the first, and
+reports them all at once, each as ``file:line: message``.
 """
 
 from __future__ import annotations

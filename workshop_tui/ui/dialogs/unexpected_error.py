@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Static
+
+from workshop_tui.ui.dialogs.closable import ClosableDialog
 
 REPORT_HINT = (
     "The app keeps running: close this box and try again. If it happens again, show "
@@ -16,34 +13,14 @@ REPORT_HINT = (
 )
 
 
-class UnexpectedErrorDialog(ModalScreen[None]):
+class UnexpectedErrorDialog(ClosableDialog):
     """Shows an error's type and message, already stripped of any password."""
 
-    CSS_PATH = "dialog.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="dialog.close"),
-    ]
-
     def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(classes="dialog -danger")
+        super().__init__("Something went wrong", danger=True)
         self.error_type = error_type
         self.message = message
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="box"):
-            yield Static("Something went wrong", id="title")
-            with VerticalScroll(id="body"):
-                yield Static(f"{self.error_type}: {self.message}", id="error", markup=False)
-                yield Static(REPORT_HINT, id="report-hint")
-            with Horizontal(id="buttons"):
-                yield Button("Close", id="close", variant="error")
-
-    def on_mount(self) -> None:
-        self.query_one("#close", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(None)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+    def compose_body(self) -> ComposeResult:
+        yield Static(f"{self.error_type}: {self.message}", id="error", markup=False)
+        yield Static(REPORT_HINT, id="report-hint")
