@@ -28,6 +28,16 @@ def app_environment(data_dir: Path) -> dict[str, str]:
     }
 
 
+def use_terminal(terminal: PtyScreen, host: LabHost) -> None:
+    """Open the real shell with `t`, read the mailbox there, and come back with `exit`."""
+    terminal.press("t")
+    terminal.wait_for(rf"{host.user}@{host.name}:~\$")
+    terminal.press("grep Subject: /var/mail/$USER\r")
+    terminal.wait_for(r"Subject: My first mail")
+    terminal.press("exit\r")
+    terminal.wait_for(r"Back from the shell")
+
+
 def test_attendee_completes_lesson_with_keys(
     lab_hosts: list[LabHost], catalog: Catalog, tmp_path: Path
 ) -> None:
@@ -54,6 +64,9 @@ def test_attendee_completes_lesson_with_keys(
             elif step.checks:
                 terminal.press("c")
                 terminal.wait_for(r"✓ Step done", timeout=60)
+            if step.id == "send-your-first-mail":
+                use_terminal(terminal, host)
+                terminal.wait_for(rf"Step {number} of {total}")
             terminal.press("n")
         terminal.wait_for(r"Lesson done")
         terminal.wait_for(rf"all {total} steps are done")

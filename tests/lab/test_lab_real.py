@@ -19,7 +19,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from workshop_tui.lab import Lab, LabError, LabHost, cgroups, hosts, mounts, naming, network
+from workshop_tui.lab import Lab, LabError, LabHost, cgroups, cli, hosts, mounts, naming, network
 from workshop_tui.lab import state as lab_state
 from workshop_tui.lab.image import LESSON_PACKAGES
 
@@ -250,10 +250,14 @@ def test_reboot_inside_host(lab_session: LabSession) -> None:
 def test_up_again_reuses_hosts(lab_session: LabSession) -> None:
     lab = lab_session.lab
     before = lab_state.load(lab.state_path)
+    messages_before = len(lab_session.progress)
     started = time.monotonic()
     again = lab.up(LAB_HOST_COUNT)
     assert time.monotonic() - started < 10
     assert again == lab_session.hosts
+    assert lab_session.progress[messages_before:] == [
+        f"Lab {lab.name} is already up with {LAB_HOST_COUNT} hosts"
+    ]
     after = lab_state.load(lab.state_path)
     assert before is not None
     assert after is not None
@@ -267,11 +271,22 @@ def test_status_of_running_lab(lab_session: LabSession) -> None:
     assert status.exists
     assert status.dns_running
     assert status.mirror_running
+    assert status.is_up
     assert [item.host for item in status.hosts] == lab_session.hosts
     for item in status.hosts:
         assert item.running
         assert item.ssh_answering
         assert item.link_up
+
+
+def test_status_report_has_logins(lab_session: LabSession) -> None:
+    lab = lab_session.lab
+    report = cli.format_status(lab.status(), "up", "down")
+    assert report.splitlines()[0] == f"Lab {lab.name} is up with {LAB_HOST_COUNT} hosts."
+    for host in lab_session.hosts:
+        assert f"ssh {host.user}@{host.address}" in report
+        assert host.user_password in report
+        assert host.root_password in report
 
 
 def test_state_file_is_private(lab_session: LabSession) -> None:
@@ -328,7 +343,7 @@ def test_down_leaves_nothing(lab_session: LabSession) -> None:
     assert all(cgroups.is_alive(pid) for pid in pids)
 
     started = time.monotonic()
-    lab.down()
+    assert lab.down() is True
     down_seconds = time.monotonic() - started
 
     assert _leftovers(lab) == []
@@ -338,6 +353,7 @@ def test_down_leaves_nothing(lab_session: LabSession) -> None:
         assert not hosts.ssh_answers(host.address, timeout=0.5)
     assert not lab.status().exists
     assert down_seconds < 60
+    assert lab.down() is False, "a second down finds nothing to remove"
 
 
 def test_down_without_state_file() -> None:

@@ -60,7 +60,7 @@ def test_missing_file_loads_as_none(tmp_path: Path) -> None:
 def test_invalid_file_raises(tmp_path: Path, text: str) -> None:
     path = tmp_path / "state.json"
     path.write_text(text)
-    with pytest.raises(LabError, match="lab down"):
+    with pytest.raises(LabError, match=r"state\.json: invalid lab state"):
         state.load(path)
 
 

@@ -18,6 +18,8 @@ from workshop_tui.core.checks import (
 from workshop_tui.core.errors import LessonError
 from workshop_tui.core.lessons import load_catalog, parse_lesson
 
+REPOSITORY = Path(__file__).resolve().parents[2]
+
 GOOD = """\
 ---
 id: hello
@@ -314,3 +316,27 @@ def test_shipped_lessons_are_valid() -> None:
     catalog = load_catalog()
     assert len(catalog) >= 1
     assert catalog.get("postfix") is not None
+
+
+def test_typo_in_check_field_not_missing_check(tmp_path: Path) -> None:
+    body = "```sh run\ntrue\n```\n\n```check command\nrun: 'true'\noutptu: yes\n```\n"
+    problems = problems_of(write(tmp_path, lesson_with_step(body)))
+    assert problems == [
+        "15: the command check has no field 'outptu'; its fields are run, root, exit, "
+        "output, title, hint, wait"
+    ]
+
+
+def test_requires_problem_points_at_its_line(tmp_path: Path) -> None:
+    write(tmp_path, "---\nid: a\ntitle: A\nsummary: S\nrequires: [nothing]\n---\n## S\n", "a.md")
+    with pytest.raises(LessonError) as caught:
+        load_catalog([tmp_path])
+    assert [problem.line for problem in caught.value.problems] == [5]
+
+
+def test_documented_example_is_valid(tmp_path: Path) -> None:
+    document = (REPOSITORY / "docs" / "lesson-format.md").read_text(encoding="utf-8")
+    example = document.split("````markdown\n", 1)[1].split("\n````", 1)[0]
+    lesson = parse_lesson(write(tmp_path, example + "\n"))
+    assert lesson.id == "hello-postfix"
+    assert len(lesson.steps) == 2

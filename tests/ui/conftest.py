@@ -36,6 +36,7 @@ def make_app(catalog: Catalog, session: FakeSession, tmp_path: Path) -> AppMaker
         use_login: bool = True,
         auto_connect: bool = False,
         shell_opener: ShellOpener | None = None,
+        lessons: Catalog | None = None,
     ) -> WorkshopApp:
         def factory(typed: Login) -> FakeSession:
             session.login = typed
@@ -43,7 +44,7 @@ def make_app(catalog: Catalog, session: FakeSession, tmp_path: Path) -> AppMaker
 
         extra = {"shell_opener": shell_opener} if shell_opener is not None else {}
         return WorkshopApp(
-            catalog,
+            lessons if lessons is not None else catalog,
             (login or make_login()) if use_login else None,
             factory,
             auto_connect=auto_connect,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,9 @@ from workshop_tui.core.session import ConnectReport, HostFacts, OutputChunk, Run
 
 PASSWORD = "Slip-Secret-42"
 """The practice password; no screen may ever show it."""
+
+GATE_SECONDS = 10
+"""Maximum wait of the fake, in seconds, for a gate that a test opens."""
 
 FINGERPRINT = "SHA256:n4Kx1Q2bTw3yQp0ZkR7s9Xy8aB6cD5eF4gH3iJ2kL1m"
 
@@ -95,6 +99,39 @@ subject: First mail
 """
 
 
+LONG_TITLES_LESSON = """\
+---
+id: postfix-server
+title: Postfix, your own mail server
+summary: Set up Postfix step by step.
+---
+
+# Postfix, your own mail server
+
+## Answer the installer's questions in advance
+
+```sh run root
+echo postfix postfix/main_mailer_type select 'Internet Site' | debconf-set-selections
+```
+
+```check package
+package: debconf
+```
+
+## What you built
+
+Postfix now accepts mail for your domain.
+"""
+"""A lesson with titles as long as real ones, whose last step is only read."""
+
+
+def write_long_titles_catalog(directory: Path) -> Catalog:
+    """Write the lesson with long titles and load it as the only lesson."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "10-postfix-server.md").write_text(LONG_TITLES_LESSON, encoding="utf-8")
+    return load_catalog([directory])
+
+
 def write_catalog(directory: Path) -> Catalog:
     """Write the two test lessons in the real lesson format and load them."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -150,12 +187,25 @@ class FakeSession:
     """Outcomes of successive check_step() calls; all checks pass once the queue is empty."""
 
     run_gate: threading.Event | None = None
-    """When set, run_step waits for this event (or the cancel event) before it returns."""
+    """When set, run_step waits for this event (or the cancel event) before it returns.
+
+    After ``GATE_SECONDS`` it raises instead, so a test that fails before it opens the
+    gate ends rather than waiting for the worker thread forever.
+    """
+
+    stop_gate: threading.Event | None = None
+    """When set, a cancelled run_step waits for this event before it reports the stop,
+    as the core does while it ends the commands on the server."""
+
+    reconnect_gate: threading.Event | None = None
+    """When set, every connect() after the first waits for this event (at most 5 s)."""
 
     calls: list[str] = field(default_factory=list)
     """Method calls as ``name`` or ``name:step-id``, in order."""
 
     def connect(self) -> ConnectReport:
+        if self.reconnect_gate is not None and "connect" in self.calls:
+            self.reconnect_gate.wait(5)
         self.calls.append("connect")
         outcome = self.connect_outcomes.popleft() if self.connect_outcomes else connect_report()
         if isinstance(outcome, BaseException):
@@ -193,8 +243,13 @@ class FakeSession:
             on_output(plan.chunks[plan.sent])
             plan.sent += 1
         if self.run_gate is not None:
+            deadline = time.monotonic() + GATE_SECONDS
             while not self.run_gate.wait(0.01):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"run_gate was not opened within {GATE_SECONDS} s")
                 if cancel.is_set():
+                    if self.stop_gate is not None:
+                        self.stop_gate.wait(GATE_SECONDS)
                     self.set_step_state(lesson, step, "ran")
                     return RunReport(exit_status=None, failed_block=0, stopped=True)
         self.set_step_state(lesson, step, "ran")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
+from collections.abc import AsyncIterator
 
 from textual.pilot import Pilot
 from textual.widgets import RichLog, Static
 from textual.worker import WorkerState
 
+from workshop_tui.ui.app import WorkshopApp
 from workshop_tui.ui.screens.step import StepScreen
 
 _SVG_TEXT = re.compile(
@@ -67,3 +70,15 @@ async def settle(pilot: Pilot[None]) -> None:
             await pilot.pause()
             return
     raise AssertionError(f"workers still running: {list(app.workers)}")
+
+
+@contextlib.asynccontextmanager
+async def open_step_screen(
+    app: WorkshopApp, size: tuple[int, int] = (80, 24)
+) -> AsyncIterator[tuple[Pilot[None], StepScreen]]:
+    """Run ``app`` at ``size`` until its workers settle on the step screen."""
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, StepScreen)
+        yield pilot, screen

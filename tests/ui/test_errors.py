@@ -16,7 +16,7 @@ from workshop_tui.ui.widgets.output_log import OutputLog
 
 from .conftest import AppMaker
 from .fakes import PASSWORD, FakeSession, RunPlan, first_fails
-from .helpers import log_text, phase_of, screen_text, settle, static_text
+from .helpers import log_text, open_step_screen, phase_of, screen_text, settle, static_text
 from .test_step_screen import start_at
 
 
@@ -24,10 +24,7 @@ async def test_unexpected_error_keeps_app(make_app: AppMaker, session: FakeSessi
     start_at(session, "install-postfix")
     session.check_outcomes.append(RuntimeError("the check engine tripped"))
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, StepScreen)
+    async with open_step_screen(app) as (pilot, screen):
         await pilot.press("c")
         await settle(pilot)
         dialog = app.screen

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from textual.message import Message
 from textual.widgets import Static
 
@@ -21,7 +23,7 @@ from workshop_tui.ui.widgets.step_runner import StepRunner
 
 from .conftest import AppMaker
 from .fakes import FakeSession, RunPlan, connect_report
-from .helpers import log_text, phase_of, screen_text, settle, static_text
+from .helpers import log_text, open_step_screen, phase_of, screen_text, settle, static_text
 from .test_step_screen import start_at
 
 LINES = [f"line {number}\n" for number in range(1, 7)]
@@ -84,10 +86,7 @@ async def test_lost_link_shows_reconnecting(make_app: AppMaker, session: FakeSes
         [connect_report()] + [HostUnreachable("No route to 203.0.113.10.")] * 1000
     )
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, StepScreen)
+    async with open_step_screen(app) as (pilot, screen):
         await pilot.press("r")
         for _ in range(50):
             await pilot.pause(0.02)
@@ -167,6 +166,35 @@ async def test_changed_key_on_reconnect(make_app: AppMaker, session: FakeSession
         await settle(pilot)
         assert isinstance(app.screen, HostKeyChangedDialog)
         assert session.calls.count("connect") == 2
+
+
+async def test_step_change_ends_reconnect(make_app: AppMaker, session: FakeSession) -> None:
+    start_at(session, "install-postfix")
+    session.run_plans["install-postfix"] = RunPlan(
+        chunks=[OutputChunk("stdout", line) for line in LINES], lose_link_after=3
+    )
+    reconnect = threading.Event()
+    session.reconnect_gate = reconnect
+    app = make_app()
+    async with open_step_screen(app) as (pilot, screen):
+        await pilot.press("r")
+        for _ in range(100):
+            await pilot.pause(0.01)
+            if phase_of(screen) == "reconnecting":
+                break
+        assert phase_of(screen) == "reconnecting"
+
+        # Moving on stops reconnecting, so the lost run is not resumed on another step.
+        await pilot.press("n")
+        reconnect.set()
+        await settle(pilot)
+        assert screen.index == 2
+        assert phase_of(screen) == "idle"
+        assert link_state(app) == "offline"
+        assert [call for call in session.calls if call.startswith("run_step")] == [
+            "run_step:install-postfix"
+        ]
+        assert not [call for call in session.calls if call.startswith("check_step")]
 
 
 def test_retry_waits_grow_then_repeat() -> None:

@@ -20,7 +20,7 @@ from workshop_tui.ui.widgets.step_runner import StepRunner
 
 from .conftest import AppMaker
 from .fakes import FakeSession, RunPlan, first_fails
-from .helpers import log_text, phase_of, screen_text, settle, static_text
+from .helpers import log_text, open_step_screen, phase_of, screen_text, settle, static_text
 
 APT_OUTPUT = [
     OutputChunk("stdout", "Reading package lists...\nBuilding dependency "),
@@ -93,10 +93,7 @@ async def test_failing_check_shows_hints(make_app: AppMaker, session: FakeSessio
     start_at(session, "install-postfix")
     session.check_outcomes.append(first_fails)
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, StepScreen)
+    async with open_step_screen(app) as (pilot, screen):
         await pilot.press("c")
         await settle(pilot)
 
@@ -220,10 +217,7 @@ async def test_stop_running_commands(make_app: AppMaker, session: FakeSession) -
     start_at(session, "install-postfix")
     session.run_gate = threading.Event()
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, StepScreen)
+    async with open_step_screen(app) as (pilot, screen):
         await pilot.press("r")
         await pilot.pause()
         assert phase_of(screen) == "running"
@@ -237,6 +231,9 @@ async def test_stop_running_commands(make_app: AppMaker, session: FakeSession) -
         assert app.screen is screen
 
         await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.click("#confirm")
         await settle(pilot)
         assert phase_of(screen) == "idle"
         assert [call for call in session.calls if call.startswith("run_step")] == [

@@ -58,6 +58,8 @@ class ServerProgress:
 
     current_lesson: str | None = None
     lessons: dict[str, LessonProgress] = field(default_factory=dict)
+    host_key: str | None = None
+    """Fingerprint of the server's host key when this progress was made."""
 
     def lesson(self, lesson_id: str) -> LessonProgress:
         """Return the progress of a lesson, creating an empty record if needed."""
@@ -135,4 +137,9 @@ def _server_from_json(raw: dict[str, Any]) -> ServerProgress:
         lessons[str(lesson_id)] = LessonProgress(
             current_step=lesson.get("current_step"), steps=steps, run=runs
         )
-    return ServerProgress(current_lesson=raw.get("current_lesson"), lessons=lessons)
+    host_key = raw.get("host_key")
+    return ServerProgress(
+        current_lesson=raw.get("current_lesson"),
+        lessons=lessons,
+        host_key=host_key if isinstance(host_key, str) else None,
+    )

@@ -20,7 +20,14 @@ from workshop_tui.core.hostkeys import KnownHosts
 from workshop_tui.core.lessons import Lesson, Step
 from workshop_tui.core.progress import ProgressStore, RunRecord, ServerProgress, StepState
 from workshop_tui.core.remote import Connection, HostKeyInfo, Login
-from workshop_tui.core.runs import RunHandle, RunInterrupted, follow_run, start_run, stop_run
+from workshop_tui.core.runs import (
+    RunHandle,
+    RunInterrupted,
+    follow_run,
+    run_status,
+    start_run,
+    stop_run,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +118,7 @@ class Session:
         self._connection: Connection | None = None
         self._lock = threading.Lock()
         self._save_lock = threading.RLock()
+        self._progress_notice: str | None = None
 
     # Connection ----------------------------------------------------------------------
 
@@ -148,6 +156,7 @@ class Session:
             old, self._connection = self._connection, connection
         if old is not None:
             old.close()
+        self._bind_progress_to(host_key.fingerprint)
         logger.info("connected to %s (%s)", self.login.target, self.facts.fqdn)
         return ConnectReport(host_key=host_key, facts=self.facts)
 
@@ -181,8 +190,28 @@ class Session:
 
     @property
     def progress_warning(self) -> str | None:
-        """A message about saved progress that could not be read, or None."""
-        return self.progress_store.warning
+        """A message about saved progress that was reset or could not be read, or None."""
+        return self._progress_notice or self.progress_store.warning
+
+    def _bind_progress_to(self, fingerprint: str) -> None:
+        """Start afresh when the saved progress belongs to another machine at this address.
+
+        A reinstalled VPS or a re-created lab host keeps its address but has a new host
+        key and none of the work. The old progress is kept under the old key's name.
+        """
+        recorded = self.progress.host_key
+        if recorded == fingerprint:
+            return
+        if recorded is not None and self.progress.lessons:
+            self.progress_store.save(f"{self.login.target} {recorded}", self.progress)
+            self.progress = ServerProgress()
+            self._progress_notice = (
+                f"{self.login.target} is a new machine (its host key changed), so your "
+                "progress starts again from the first step."
+            )
+            logger.info("progress for %s reset: host key changed", self.login.target)
+        self.progress.host_key = fingerprint
+        self.save_progress()
 
     def save_progress(self) -> None:
         """Write the progress to disk now.
@@ -253,13 +282,6 @@ class Session:
         self.set_step_state(lesson, step, "ran")
         return RunReport(exit_status=exit_status)
 
-    def stop_step(self, lesson: Lesson, step: Step) -> None:
-        """Stop the step's unfinished run on the VPS, if there is one."""
-        record = self.progress.lesson(lesson.id).run.get(step.id)
-        if record is None or record.exit_status is not None:
-            return
-        stop_run(self.connection, RunHandle(run_id=record.run_id, remote_dir=record.remote_dir))
-
     def unfinished_run(self, lesson: Lesson, step: Step) -> bool:
         """Return whether a run of ``step`` started earlier has not reported its end."""
         record = self.progress.lesson(lesson.id).run.get(step.id)
@@ -312,6 +334,12 @@ class Session:
             self.save_progress()
         if outcome.status.state != "finished":
             stop_run(self.connection, handle)
+            # Record how the run ended, so the next Run starts the commands afresh
+            # instead of following a run that is already over.
+            stopped = run_status(self.connection, handle)
+            if stopped.state == "finished":
+                record.exit_status = stopped.exit_status
+            self.save_progress()
             return None
         record.exit_status = outcome.status.exit_status
         self.save_progress()

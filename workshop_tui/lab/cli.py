@@ -1,9 +1,10 @@
-"""``lab up``, ``lab status`` and ``lab down``: the practice lab on the command line.
+"""``lab up``, ``lab status``, ``lab list`` and ``lab down``: the practice lab on the command line.
 
 The main CLI calls ``add_lab_commands(subparsers)``. Each command stores its
 handler as ``handler`` in the parsed arguments. A handler takes the
-``argparse.Namespace``, prints progress to stderr and results to stdout, and
-returns the exit status: 0 on success, 1 when the lab raised LabError.
+``argparse.Namespace``, prints progress and hints to stderr and results to
+stdout, and returns the exit status: 0 on success, 1 when the lab raised
+LabError or ``lab status`` found no such lab.
 """
 
 from __future__ import annotations
@@ -15,10 +16,18 @@ from pathlib import Path
 from typing import TextIO
 
 from workshop_tui.core.errors import LabError
-from workshop_tui.lab.lab import DEFAULT_ROOT, Lab, LabHost, LabStatus
-from workshop_tui.lab.naming import MAX_HOSTS
-
-DEFAULT_LAB = "practice"
+from workshop_tui.lab import requirements
+from workshop_tui.lab.lab import (
+    DEFAULT_NAME,
+    DEFAULT_ROOT,
+    Lab,
+    LabHost,
+    LabStatus,
+    count_hosts,
+    lab_command,
+    lab_names,
+)
+from workshop_tui.lab.naming import MAX_HOSTS, host_index
 
 
 def _print_progress(message: str) -> None:
@@ -57,60 +66,132 @@ def format_logins(hosts: Sequence[LabHost]) -> str:
     return format_table(header, rows)
 
 
-def format_status(status: LabStatus) -> str:
+def _command(arguments: argparse.Namespace, action: str, options: Sequence[str] = ()) -> str:
+    return lab_command(action, arguments.name, arguments.root, options)
+
+
+def _up_options(status: LabStatus) -> list[str]:
+    """Return the ``lab up`` options that start every host of the lab again."""
+    count = max((host_index(item.host.name) for item in status.hosts), default=1)
+    return ["-n", str(count)] if count > 1 else []
+
+
+def describe_state(status: LabStatus) -> str:
+    """Return ``up``, ``partly up``, ``down`` or ``leftovers only`` for an existing lab."""
+    if status.subnet is None:
+        return "leftovers only"
+    if status.is_up:
+        return "up"
+    if status.is_down:
+        return "down"
+    return "partly up"
+
+
+def format_status(status: LabStatus, up_command: str, down_command: str) -> str:
+    """Return the ``lab status`` report of an existing lab, with its hosts' logins.
+
+    ``up_command`` and ``down_command`` are the command lines suggested for
+    starting the lab again and for removing it.
+    """
     if not status.exists:
-        return f"Lab {status.name} does not exist."
+        return f"No lab named {status.name}."
     if status.subnet is None:
         found = "\n".join(f"  {item}" for item in status.leftovers)
         return (
-            f"Lab {status.name} has leftovers of an earlier run ('lab down' removes them):\n{found}"
+            f"Lab {status.name} has no state file, only leftovers of an earlier run;"
+            f" remove them with `{down_command}`:\n{found}"
         )
 
     def word(flag: bool, yes: str, no: str) -> str:
         return yes if flag else no
 
+    state = describe_state(status)
+    total = count_hosts(len(status.hosts))
+    if state == "up":
+        summary = f"Lab {status.name} is up with {total}."
+    elif state == "down":
+        summary = (
+            f"Lab {status.name} is down: its {total}, DNS server and package mirror are stopped."
+            f" Start it again with `{up_command}`."
+        )
+    else:
+        summary = (
+            f"Lab {status.name} is partly up: {status.running_host_count} of {total} running."
+            f" Start what is stopped with `{up_command}`."
+        )
     lines = [
-        f"Lab {status.name}: network {status.subnet}, DNS and mirror on {status.bridge_address}",
+        summary,
+        f"Network {status.subnet}, DNS and package mirror on {status.bridge_address}",
         f"DNS server: {word(status.dns_running, 'running', 'stopped')};"
         f" package mirror: {word(status.mirror_running, 'running', 'stopped')}",
-        "",
     ]
+    if not status.hosts:
+        return "\n".join(lines)
+
     rows = [
         (
             item.host.name,
             item.host.address,
             word(item.running, "running", "stopped"),
-            word(item.ssh_answering, "answering", "not answering"),
+            _ssh_word(item.ssh_answering),
             word(item.link_up, "up", "down"),
         )
         for item in status.hosts
     ]
-    lines.append(format_table(("HOST", "ADDRESS", "STATE", "SSH", "LINK"), rows))
+    lines += ["", format_table(("HOST", "ADDRESS", "STATE", "SSH", "LINK"), rows)]
+    lines += ["", format_logins([item.host for item in status.hosts])]
     return "\n".join(lines)
 
 
+def _ssh_word(answering: bool | None) -> str:
+    if answering is None:
+        return "not checked"
+    return "answering" if answering else "not answering"
+
+
+def format_lab_list(statuses: Sequence[LabStatus], unreadable: Sequence[str] = ()) -> str:
+    """Return one row per lab, sorted by name, with its host count and state.
+
+    ``unreadable`` names the labs whose state file could not be read.
+    """
+    rows = []
+    for status in statuses:
+        state = describe_state(status)
+        if state == "partly up":
+            state += f" ({status.running_host_count} of {len(status.hosts)} hosts running)"
+        hosts = str(len(status.hosts)) if status.subnet is not None else "-"
+        rows.append((status.name, hosts, state))
+    rows += [(name, "?", "unreadable state file") for name in unreadable]
+    return format_table(("LAB", "HOSTS", "STATE"), sorted(rows))
+
+
 def _handle(
-    action: Callable[[Lab, argparse.Namespace, TextIO], None],
+    action: Callable[[argparse.Namespace, TextIO], int],
 ) -> Callable[[argparse.Namespace], int]:
     def handler(arguments: argparse.Namespace) -> int:
         try:
-            action(_make_lab(arguments), arguments, sys.stdout)
+            return action(arguments, sys.stdout)
         except LabError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
-        return 0
 
     return handler
 
 
-def _up(lab: Lab, arguments: argparse.Namespace, out: TextIO) -> None:
+def _up(arguments: argparse.Namespace, out: TextIO) -> int:
+    lab = _make_lab(arguments)
     hosts = lab.up(arguments.count)
-    pin_lab_host_keys(hosts)
-    print(format_logins(hosts), file=out)
+    known_hosts = pin_lab_host_keys(hosts)
+    names = ", ".join(host.name for host in hosts)
+    _print_progress(f"Trusted the host keys of {names} in {known_hosts}")
+    print(format_logins(hosts), file=out, flush=True)
+    _print_progress(f"Show these logins again with `{_command(arguments, 'status')}`.")
+    _print_progress(f"Remove the lab with `{_command(arguments, 'down')}`.")
+    return 0
 
 
-def pin_lab_host_keys(hosts: Sequence[LabHost], known_hosts: Path | None = None) -> None:
-    """Make workshop-tui trust exactly these lab hosts' SSH host keys.
+def pin_lab_host_keys(hosts: Sequence[LabHost], known_hosts: Path | None = None) -> Path:
+    """Make workshop-tui trust exactly these lab hosts' SSH host keys; return the file.
 
     A re-created lab host gets the same address but new host keys, so its old
     entry in the known_hosts file (default: the one workshop-tui uses) is
@@ -120,21 +201,63 @@ def pin_lab_host_keys(hosts: Sequence[LabHost], known_hosts: Path | None = None)
     from workshop_tui.core.hostkeys import KnownHosts
     from workshop_tui.core.paths import known_hosts_file
 
-    store = KnownHosts(known_hosts if known_hosts is not None else known_hosts_file())
+    path = known_hosts if known_hosts is not None else known_hosts_file()
+    store = KnownHosts(path)
     for host in hosts:
         try:
             store.pin_keys(host.address, host.port, host.host_keys)
         except ValueError as error:
             raise LabError(f"invalid SSH host key of lab host {host.name}: {error}") from error
+    return path
 
 
-def _status(lab: Lab, arguments: argparse.Namespace, out: TextIO) -> None:
-    print(format_status(lab.status()), file=out)
+def _status(arguments: argparse.Namespace, out: TextIO) -> int:
+    lab = _make_lab(arguments)
+    status = lab.status()
+    if not status.exists:
+        raise LabError(f"no lab named {lab.name}; start one with `{_command(arguments, 'up')}`")
+    up_command = _command(arguments, "up", _up_options(status))
+    print(format_status(status, up_command, _command(arguments, "down")), file=out)
+    return 0
 
 
-def _down(lab: Lab, arguments: argparse.Namespace, out: TextIO) -> None:
-    lab.down()
-    print(f"Lab {lab.name} removed.", file=out)
+def _list(arguments: argparse.Namespace, out: TextIO) -> int:
+    requirements.check_platform()
+    names = lab_names(arguments.root)
+    statuses = []
+    errors: dict[str, LabError] = {}
+    for name in names:
+        lab = Lab(name, root=arguments.root, progress=_print_progress)
+        try:
+            status = lab.status(check_ssh=False)
+        except LabError as error:
+            errors[name] = error
+            continue
+        # A lab removed since its directory was listed is not shown.
+        if status.exists:
+            statuses.append(status)
+
+    if not statuses and not errors:
+        print(f"No labs in {arguments.root / 'labs'}.", file=out, flush=True)
+        _print_progress(f"Start one with `{lab_command('up', DEFAULT_NAME, arguments.root)}`.")
+        return 0
+    print(format_lab_list(statuses, sorted(errors)), file=out, flush=True)
+    for name, failure in sorted(errors.items()):
+        print(f"error: lab {name}: {failure}", file=sys.stderr)
+    example = lab_command("status", "NAME", arguments.root)
+    _print_progress(f"`{example}` shows a lab's hosts and logins.")
+    return 0
+
+
+def _down(arguments: argparse.Namespace, out: TextIO) -> int:
+    lab = _make_lab(arguments)
+    if lab.down():
+        print(f"Lab {lab.name} removed.", file=out)
+        return 0
+    list_command = lab_command("list", DEFAULT_NAME, arguments.root)
+    print(f"No lab named {lab.name}; nothing to remove.", file=out, flush=True)
+    _print_progress(f"`{list_command}` shows the labs on this machine.")
+    return 0
 
 
 def _host_count(text: str) -> int:
@@ -147,8 +270,7 @@ def _host_count(text: str) -> int:
     return value
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--name", default=DEFAULT_LAB, help=f"lab name (default {DEFAULT_LAB!r})")
+def _add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--root",
         type=Path,
@@ -157,8 +279,13 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", default=DEFAULT_NAME, help=f"lab name (default {DEFAULT_NAME!r})")
+    _add_root(parser)
+
+
 def add_lab_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``lab up``, ``lab status`` and ``lab down`` on the main CLI's subparsers."""
+    """Register ``lab up``, ``status``, ``list`` and ``down`` on the main CLI's subparsers."""
     lab_parser = subparsers.add_parser(
         "lab",
         help="practice Debian 12 hosts on this Linux machine (needs root)",
@@ -173,9 +300,15 @@ def add_lab_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     _add_common(up)
     up.set_defaults(handler=_handle(_up))
 
-    status = commands.add_parser("status", help="show the lab's hosts, DNS and mirror")
+    status = commands.add_parser(
+        "status", help="show whether the lab is up, its hosts, DNS, mirror and logins"
+    )
     _add_common(status)
     status.set_defaults(handler=_handle(_status))
+
+    listing = commands.add_parser("list", help="list the labs on this machine and their state")
+    _add_root(listing)
+    listing.set_defaults(handler=_handle(_list))
 
     down = commands.add_parser("down", help="remove the lab and everything it created")
     _add_common(down)

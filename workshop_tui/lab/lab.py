@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import ipaddress
+import shlex
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,49 @@ from workshop_tui.lab import cgroups, hosts, image, mounts, naming, network, req
 from workshop_tui.lab.mirror import start_mirror_server
 
 DEFAULT_ROOT = Path("/var/lib/workshop-tui")
+DEFAULT_NAME = "practice"
 SERVICE_STOP_SECONDS = 5
+
+
+def lab_command(
+    action: str, lab: str, root: Path = DEFAULT_ROOT, options: Sequence[str] = ()
+) -> str:
+    """Return the ``workshop-tui lab`` command line that runs ``action`` on the lab ``lab``.
+
+    ``--name`` and ``--root`` are left out when they have their default values,
+    so messages show the shortest command that a facilitator can paste.
+    """
+    words = ["workshop-tui", "lab", action, *options]
+    if lab != DEFAULT_NAME:
+        words += ["--name", lab]
+    if root != DEFAULT_ROOT:
+        words += ["--root", str(root)]
+    return shlex.join(words)
+
+
+def count_hosts(count: int) -> str:
+    """Return ``"1 host"`` or ``"<count> hosts"``."""
+    return "1 host" if count == 1 else f"{count} hosts"
+
+
+def lab_names(root: Path = DEFAULT_ROOT) -> list[str]:
+    """Return the names of the labs that have a directory in ``root``/labs, sorted.
+
+    A lab whose creation crashed before its directory was made is not listed,
+    although ``Lab(name).down()`` still finds its other objects by name.
+    """
+    labs = root / "labs"
+    if not labs.is_dir():
+        return []
+    return sorted(path.name for path in labs.iterdir() if path.is_dir() and _is_lab_name(path))
+
+
+def _is_lab_name(path: Path) -> bool:
+    try:
+        naming.validate_lab_name(path.name)
+    except LabError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -39,7 +82,8 @@ class HostStatus:
 
     host: LabHost
     running: bool
-    ssh_answering: bool
+    ssh_answering: bool | None
+    """Whether the host's SSH server sent its banner; None when the status did not check."""
     link_up: bool
 
 
@@ -56,6 +100,25 @@ class LabStatus:
     hosts: tuple[HostStatus, ...]
     leftovers: tuple[str, ...]
     """Objects of this lab found without a state file to describe them; ``down()`` removes them."""
+
+    @property
+    def running_host_count(self) -> int:
+        return sum(1 for item in self.hosts if item.running)
+
+    @property
+    def is_up(self) -> bool:
+        """Whether the lab has hosts and all of them, its DNS server and its mirror are running."""
+        return (
+            bool(self.hosts)
+            and self.running_host_count == len(self.hosts)
+            and self.dns_running
+            and self.mirror_running
+        )
+
+    @property
+    def is_down(self) -> bool:
+        """Whether none of the lab's hosts, its DNS server or its mirror is running."""
+        return self.running_host_count == 0 and not self.dns_running and not self.mirror_running
 
 
 class Lab:
@@ -91,7 +154,7 @@ class Lab:
         names = naming.host_names(count)
         requirements.preflight_up(self.root)
         with self._lock():
-            current = state.load(self.state_path)
+            current = self._load()
             if current is None and self._leftovers():
                 self._progress(f"Removing leftovers of an earlier run of lab {self.name}")
                 self._remove_everything(None)
@@ -99,14 +162,23 @@ class Lab:
             try:
                 return self._up(current, names, created)
             except BaseException as error:
-                self._progress(f"Creating lab {self.name} failed; removing what this run created")
+                if current is None:
+                    self._progress(f"Creating lab {self.name} failed; removing it again")
+                elif created:
+                    self._progress(
+                        f"Starting lab {self.name} failed; removing the hosts this run created"
+                    )
                 self._clean_up_failed_up(current is None, created, error)
                 raise
 
-    def status(self) -> LabStatus:
-        """Return what is running in this lab now, checking each host's SSH port."""
+    def status(self, *, check_ssh: bool = True) -> LabStatus:
+        """Return what is running in this lab now.
+
+        With ``check_ssh``, it also connects to each running host's SSH port,
+        which takes up to a second for a host that does not respond.
+        """
         requirements.check_platform()
-        current = state.load(self.state_path)
+        current = self._load()
         if current is None:
             leftovers = tuple(self._leftovers())
             return LabStatus(self.name, bool(leftovers), None, None, False, False, (), leftovers)
@@ -116,11 +188,14 @@ class Lab:
         for name in sorted(current.hosts, key=naming.host_index):
             recorded = current.hosts[name]
             running = hosts.is_running(self.name, name, recorded.launcher_pid)
+            ssh_answering = None
+            if check_ssh:
+                ssh_answering = running and hosts.ssh_answers(recorded.address)
             host_states.append(
                 HostStatus(
                     host=self._lab_host(recorded),
                     running=running,
-                    ssh_answering=running and hosts.ssh_answers(recorded.address),
+                    ssh_answering=ssh_answering,
                     link_up=network.link_is_up(naming.veth_name(self.name, name)),
                 )
             )
@@ -135,11 +210,12 @@ class Lab:
             leftovers=(),
         )
 
-    def down(self) -> None:
+    def down(self) -> bool:
         """Remove every host, network object, process, mount, cgroup and file of this lab.
 
         Works without a state file, or with a partial one, by finding the lab's
-        objects by their name prefixes.
+        objects by their name prefixes. Returns False, having done nothing, when
+        no object of the lab exists.
         """
         requirements.preflight_down()
         with self._lock():
@@ -148,15 +224,22 @@ class Lab:
             except LabError as error:
                 self._progress(f"Ignoring the unreadable state file: {error}")
                 current = None
+            if current is None and not self._leftovers():
+                return False
             self._remove_everything(current)
+        return True
 
     def set_link(self, host_name: str, up: bool) -> None:
         """Take a host's network link down or bring it back, as when Wi-Fi drops."""
         naming.validate_host_name(host_name)
         requirements.check_platform()
-        current = state.load(self.state_path)
+        current = self._load()
         if current is None or host_name not in current.hosts:
-            raise LabError(f"lab {self.name} has no host {host_name}; run 'lab up' first")
+            count = str(naming.host_index(host_name))
+            raise LabError(
+                f"lab {self.name} has no host {host_name}; create it with"
+                f" `{self._command('up', ['-n', count])}`"
+            )
         network.set_link(self.name, host_name, up)
 
     # Creating
@@ -165,6 +248,9 @@ class Lab:
         self, current: state.LabState | None, names: list[str], created: list[str]
     ) -> list[LabHost]:
         started = time.monotonic()
+        # Set when this call starts or creates anything. Without changes, the
+        # lab is reported in one line instead of a line per skipped step.
+        changed = current is None
         if current is None:
             built = image.ensure_image(self.root, self._progress)
             subnet = network.choose_subnet(
@@ -182,7 +268,7 @@ class Lab:
             except LabError as error:
                 raise LabError(
                     f"{error}; the image of lab {self.name} is gone, so remove the lab with"
-                    f" 'lab down --name {self.name}' and create it again"
+                    f" `{self._command('down')}` and create it again with `{self._command('up')}`"
                 ) from error
             subnet = ipaddress.IPv4Network(current.subnet)
         address = str(naming.bridge_address(subnet))
@@ -191,14 +277,20 @@ class Lab:
             clashes = [n for n in network.machine_networks() if n.overlaps(subnet)]
             if clashes:
                 raise LabError(
-                    f"the lab subnet {subnet} now overlaps {clashes[0]} on this machine."
-                    f" Run 'lab down --name {self.name}' and 'lab up' again"
+                    f"the lab subnet {subnet} now overlaps {clashes[0]} on this machine;"
+                    f" remove the lab with `{self._command('down')}` and create it again with"
+                    f" `{self._command('up')}`, which picks a free subnet"
                 )
-        self._progress(f"Setting up the lab network {subnet} (DNS and package mirror on {address})")
+            self._progress(f"Setting up the lab network {subnet}")
+            changed = True
+        # Also run for an existing bridge: it sets the bridge's address and state
+        # again in case something on this machine changed them.
         network.create_bridge(self.name, subnet)
 
         services = cgroups.processes(naming.cgroup_services(self.name))
         if current.mirror_pid not in services:
+            self._progress(f"Starting the package mirror on {address}")
+            changed = True
             current.mirror_pid = start_mirror_server(
                 self.name, built.mirror, address, self.directory
             )
@@ -214,11 +306,17 @@ class Lab:
                     root_password=hosts.generate_password(),
                 )
                 created.append(name)
+                changed = True
         self._save(current)
 
         expected_dns_hosts = sorted(current.hosts, key=naming.host_index)
         services = cgroups.processes(naming.cgroup_services(self.name))
         if current.dnsmasq_pid not in services or current.dns_hosts != expected_dns_hosts:
+            if current.dnsmasq_pid in services:
+                self._progress(f"Restarting the lab DNS server for {', '.join(expected_dns_hosts)}")
+            else:
+                self._progress(f"Starting the lab DNS server on {address}")
+            changed = True
             self._stop_service(current.dnsmasq_pid)
             current.dnsmasq_pid = network.start_dnsmasq(
                 self.name, subnet, expected_dns_hosts, built.mirror_hosts, self.directory
@@ -226,20 +324,37 @@ class Lab:
             current.dns_hosts = expected_dns_hosts
             self._save(current)
 
+        running = [
+            name
+            for name in names
+            if hosts.is_running(self.name, name, current.hosts[name].launcher_pid)
+        ]
+        if not changed and running == names:
+            hosts_text = count_hosts(self._running_host_count(current))
+            self._progress(f"Lab {self.name} is already up with {hosts_text}")
+            return [self._lab_host(current.hosts[name]) for name in names]
+
+        for name in running:
+            self._progress(f"Host {name} ({current.hosts[name].address}) is already running")
         booting: list[tuple[str, int]] = []
         for name in names:
-            recorded = current.hosts[name]
-            if hosts.is_running(self.name, name, recorded.launcher_pid):
-                self._progress(f"Host {name} ({recorded.address}) is already running")
-                continue
-            booting.append((name, self._start_host(current, built, subnet, name)))
+            if name not in running:
+                booting.append((name, self._start_host(current, built, subnet, name)))
 
         for name, launcher_pid in booting:
             paths = self._paths(name)
             hosts.wait_for_ssh(name, current.hosts[name].address, launcher_pid, paths)
             self._progress(f"Host {name} answers on SSH")
-        self._progress(f"Lab {self.name} is up ({time.monotonic() - started:.1f} s)")
+        hosts_text = count_hosts(self._running_host_count(current))
+        seconds = time.monotonic() - started
+        self._progress(f"Lab {self.name} is up with {hosts_text} ({seconds:.1f} s)")
         return [self._lab_host(current.hosts[name]) for name in names]
+
+    def _running_host_count(self, current: state.LabState) -> int:
+        return sum(
+            hosts.is_running(self.name, name, recorded.launcher_pid)
+            for name, recorded in current.hosts.items()
+        )
 
     def _start_host(
         self, current: state.LabState, built: image.Image, subnet: ipaddress.IPv4Network, name: str
@@ -267,9 +382,9 @@ class Lab:
     ) -> None:
         try:
             if lab_was_new:
-                self._remove_everything(state.load(self.state_path))
+                self._remove_everything(self._load())
                 return
-            current = state.load(self.state_path)
+            current = self._load()
             for name in created:
                 self._remove_host(name, current.hosts.get(name) if current else None)
                 if current is not None:
@@ -296,14 +411,18 @@ class Lab:
             self._progress(f"Removing host {name}")
             attempt(self._remove_host, name, recorded)
 
-        self._progress("Stopping the lab DNS and package mirror")
+        services = naming.cgroup_services(self.name)
+        if current is not None or cgroups.existing(services):
+            self._progress("Stopping the lab DNS and package mirror")
         if current is not None:
             attempt(self._stop_service, current.dnsmasq_pid)
             attempt(self._stop_service, current.mirror_pid)
-        attempt(cgroups.remove, naming.cgroup_services(self.name))
+        attempt(cgroups.remove, services)
 
-        self._progress("Removing the lab network")
-        for namespace in network.namespaces(naming.netns_prefix(self.name)):
+        namespaces = network.namespaces(naming.netns_prefix(self.name))
+        if namespaces or network.link_names(naming.link_prefix(self.name)):
+            self._progress("Removing the lab network")
+        for namespace in namespaces:
             attempt(network.delete_namespace, namespace)
         for link in sorted(network.link_names(naming.link_prefix(self.name)), reverse=True):
             # Sorted in reverse, host veths ("...v01") go before the bridge ("...br").
@@ -314,9 +433,9 @@ class Lab:
         attempt(mounts.remove_tree, self.directory)
         if failures:
             raise LabError(
-                f"removing lab {self.name} left something behind:\n" + "\n".join(failures)
+                f"removing lab {self.name} left something behind; run `{self._command('down')}`"
+                " again to retry:\n" + "\n".join(failures)
             )
-        self._progress(f"Lab {self.name} removed")
 
     def _remove_host(self, name: str, recorded: state.HostState | None) -> None:
         paths = self._paths(name)
@@ -393,8 +512,19 @@ class Lab:
             host_keys=tuple(recorded.host_keys),
         )
 
+    def _load(self) -> state.LabState | None:
+        try:
+            return state.load(self.state_path)
+        except LabError as error:
+            raise LabError(
+                f"{error}; remove the lab with `{self._command('down')}` and create it again"
+            ) from error
+
     def _save(self, current: state.LabState) -> None:
         state.save(self.state_path, current)
+
+    def _command(self, action: str, options: Sequence[str] = ()) -> str:
+        return lab_command(action, self.name, self.root, options)
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:

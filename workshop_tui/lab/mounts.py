@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from workshop_tui.core.errors import LabError
@@ -41,8 +42,15 @@ def unmount_below(directory: Path) -> None:
     """Unmount everything at or below ``directory``, detaching busy mounts lazily."""
     for point in mounts_below(directory):
         result = run(["umount", str(point)], check=False)
-        if result.returncode != 0 and is_mounted(point):
+        if result.returncode == 0 or not is_mounted(point):
+            continue
+        try:
             run(["umount", "--lazy", str(point)])
+        except LabError:
+            # The mount may be gone by the time the lazy unmount runs, so the
+            # failure counts only if it is still mounted.
+            if is_mounted(point):
+                raise
 
 
 def remove_tree(directory: Path) -> None:
@@ -59,9 +67,25 @@ def remove_tree(directory: Path) -> None:
     if left:
         raise LabError(f"cannot delete {directory}: {left[0]} is still mounted")
     try:
-        shutil.rmtree(directory)
+        _delete_tree(directory)
     except OSError as error:
         raise LabError(f"cannot delete {directory}: {error}") from error
+
+
+def _delete_tree(directory: Path) -> None:
+    """Delete ``directory`` with ``shutil.rmtree``, going past files that vanish meanwhile."""
+
+    def ignore_missing(function: object, path: str, error: BaseException) -> None:
+        if not isinstance(error, FileNotFoundError):
+            raise error
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(directory, onexc=ignore_missing)
+    else:
+        # Python 3.11 has only ``onerror``, which gets the exception as sys.exc_info().
+        shutil.rmtree(
+            directory, onerror=lambda function, path, info: ignore_missing(function, path, info[1])
+        )
 
 
 def write_file(root: Path, relative: str, content: str | bytes, mode: int = 0o644) -> None:

@@ -185,13 +185,28 @@ def delete_host_link(lab: str, host: str) -> None:
 
 
 def delete_namespace(namespace: str) -> None:
-    if (NETNS_DIR / namespace).exists():
+    path = NETNS_DIR / namespace
+    if not path.exists():
+        return
+    try:
         run(["ip", "netns", "delete", namespace])
+    except LabError:
+        # Another process may delete the namespace between the check above and
+        # the delete, so the failure counts only if the namespace is still there.
+        if path.exists():
+            raise
 
 
 def delete_link(name: str) -> None:
-    if link_exists(name):
+    if not link_exists(name):
+        return
+    try:
         run(["ip", "link", "delete", name])
+    except LabError:
+        # The kernel removes a veth pair asynchronously once its namespace is deleted,
+        # so the link may vanish between the check above and the delete.
+        if link_exists(name):
+            raise
 
 
 def dnsmasq_arguments(

@@ -86,7 +86,7 @@ def load(path: Path) -> LabState | None:
     try:
         return from_json(text)
     except LabError as error:
-        raise LabError(f"{path}: {error}; run 'lab down' to remove the lab") from error
+        raise LabError(f"{path}: {error}") from error
 
 
 def save(path: Path, state: LabState) -> None:

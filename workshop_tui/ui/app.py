@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from textual.app import App, SuspendNotSupported
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.reactive import reactive
 
 from workshop_tui.core.errors import WorkshopError
@@ -22,6 +23,7 @@ from workshop_tui.ui.screens.connect import ConnectScreen
 from workshop_tui.ui.screens.lessons import LessonListScreen
 from workshop_tui.ui.screens.step import StepScreen
 from workshop_tui.ui.session_api import AttendeeSession, SessionFactory
+from workshop_tui.ui.widgets.output_log import Transcript
 from workshop_tui.ui.widgets.reconnector import RECONNECT_DELAYS
 from workshop_tui.ui.widgets.step_header import LinkState
 
@@ -81,6 +83,13 @@ class WorkshopApp(App[None]):
         self.reconnect_delays = tuple(reconnect_delays)
         self.shell_opener = shell_opener
         self.session: AttendeeSession | None = None
+        self.step_transcripts: dict[tuple[str, str], Transcript] = {}
+        """The output of each step that ran since the session connected, by lesson and
+        step id. Each transcript keeps at most ``MAX_LINES`` lines."""
+        self._lasting_notifications: list[Notification] = []
+        self._replaced_notifications: set[str] = set()
+        """Identities of lasting notifications that a copy replaced. Their Notify
+        messages may still be queued, and ``on_notify`` drops them."""
 
     def on_mount(self) -> None:
         connect_now = self.login is not None and (self.auto_connect or login_complete(self.login))
@@ -89,17 +98,18 @@ class WorkshopApp(App[None]):
     async def on_connect_screen_connected(self, message: ConnectScreen.Connected) -> None:
         session = message.session
         self.session = session
+        self.step_transcripts.clear()
         self.link_state = "connected"
         host_key = message.report.host_key
         if host_key.first_use:
-            self.notify(
+            self.notify_lasting(
                 f"First connection to {session.login.host}: trusted {host_key.key_type} key "
                 f"{host_key.fingerprint} — compare with your slip if it shows one.",
                 title="New server",
                 timeout=30,
             )
         if session.progress_warning:
-            self.notify(
+            self.notify_lasting(
                 session.progress_warning, title="Saved progress", severity="warning", timeout=30
             )
         await self.switch_screen(LessonListScreen(self.catalog, session))
@@ -153,6 +163,53 @@ class WorkshopApp(App[None]):
             self.notify(f"Back from the shell (it ended with exit status {status}).")
         else:
             self.notify("Back from the shell.")
+
+    def notify_lasting(
+        self,
+        message: str,
+        *,
+        title: str,
+        timeout: float,
+        severity: SeverityLevel = "information",
+    ) -> None:
+        """Show a notification that stays for ``timeout`` seconds, even across step changes.
+
+        Other notifications are removed when the step screen moves to another step.
+        """
+        notification = Notification(message, title, severity, timeout, markup=False)
+        self._lasting_notifications.append(notification)
+        self.post_message(Notify(notification))
+
+    def clear_step_notifications(self) -> None:
+        """Remove the notifications, except lasting ones that have not timed out yet."""
+        self.clear_notifications()
+        # Textual 8 keeps an empty toast holder under each cleared notification's id,
+        # so a lasting notification comes back as a copy that ends at the same time.
+        # NOTE: one that the attendee closed by clicking it comes back too, because
+        # Textual has no public way to tell that it was closed.
+        copies: list[Notification] = []
+        for notification in self._lasting_notifications:
+            self._replaced_notifications.add(notification.identity)
+            time_left = notification.time_left
+            if time_left > 0:
+                copy = Notification(
+                    notification.message,
+                    notification.title,
+                    notification.severity,
+                    time_left,
+                    markup=notification.markup,
+                )
+                copies.append(copy)
+                self.post_message(Notify(copy))
+        self._lasting_notifications = copies
+        if not copies:
+            # Every replaced notification has timed out, so none can still be queued.
+            self._replaced_notifications.clear()
+
+    def on_notify(self, event: Notify) -> None:
+        # Runs before App._on_notify, which shows the notification unless prevented.
+        if event.notification.identity in self._replaced_notifications:
+            event.prevent_default()
 
     def redact(self, text: str) -> str:
         """Return ``text`` with every known password replaced by dots."""

@@ -29,6 +29,9 @@ class Check:
     kind: ClassVar[str]
     """The word after ``check`` in the lesson's fence info string."""
 
+    fields: ClassVar[tuple[str, ...]] = ()
+    """The YAML fields this check type reads, besides ``title``, ``hint`` and ``wait``."""
+
     title: str
     """The text shown next to ✓ or ✖."""
 

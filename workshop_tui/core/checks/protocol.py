@@ -80,6 +80,7 @@ class SmtpCheck(ProtocolCheck):
     """Passes when a port greets with an SMTP banner and accepts EHLO."""
 
     kind: ClassVar[str] = "smtp"
+    fields: ClassVar[tuple[str, ...]] = ("port", "address", "banner", "starttls")
     banner: str = r"^220[ -]"
     starttls: bool = False
 
@@ -117,6 +118,7 @@ class ImapCheck(ProtocolCheck):
     """Passes when a port greets with an IMAP ``* OK`` greeting."""
 
     kind: ClassVar[str] = "imap"
+    fields: ClassVar[tuple[str, ...]] = ("port", "address", "greeting", "starttls")
     greeting: str = r"^\* OK"
     starttls: bool = False
 

@@ -14,7 +14,19 @@ from workshop_tui.core.checks.shell import CommandCheck, MailboxCheck, PackageCh
 MAX_WAIT = 300
 """Upper bound for a check's ``wait`` field, in seconds."""
 
+COMMON_FIELDS = ("title", "hint", "wait")
+"""Fields that every check type accepts."""
+
 Parser = Callable[[Fields, str | None, str | None, int], Check]
+
+CHECK_CLASSES: tuple[type[Check], ...] = (
+    CommandCheck,
+    PackageCheck,
+    UnitCheck,
+    MailboxCheck,
+    SmtpCheck,
+    ImapCheck,
+)
 
 CHECK_TYPES: Mapping[str, Parser] = {
     CommandCheck.kind: CommandCheck.parse,
@@ -23,6 +35,10 @@ CHECK_TYPES: Mapping[str, Parser] = {
     MailboxCheck.kind: MailboxCheck.parse,
     SmtpCheck.kind: SmtpCheck.parse,
     ImapCheck.kind: ImapCheck.parse,
+}
+
+FIELDS_BY_KIND: Mapping[str, tuple[str, ...]] = {
+    check_class.kind: check_class.fields for check_class in CHECK_CLASSES
 }
 
 
@@ -63,6 +79,16 @@ def parse_check(kind: str, body: str, line: int) -> Check:
         known = ", ".join(sorted(CHECK_TYPES))
         raise CheckFieldError(f"unknown check type '{kind}'; known types: {known}", -1)
     values, lines = load_mapping(body)
+    accepted = (*FIELDS_BY_KIND[kind], *COMMON_FIELDS)
+    unknown = [name for name in values if name not in accepted]
+    if unknown:
+        # Reported before any other field problem, because a mistyped name usually
+        # also makes a required field look missing.
+        names = ", ".join(f"'{name}'" for name in unknown)
+        raise CheckFieldError(
+            f"the {kind} check has no field {names}; its fields are {', '.join(accepted)}",
+            lines.get(unknown[0], 0),
+        )
     fields = Fields(kind, values, lines)
     title = fields.optional_string("title")
     hint = fields.optional_string("hint")

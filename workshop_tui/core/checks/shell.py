@@ -46,6 +46,7 @@ class CommandCheck(ShellCheck):
     """Passes when a command exits with the expected status and its output matches."""
 
     kind: ClassVar[str] = "command"
+    fields: ClassVar[tuple[str, ...]] = ("run", "root", "exit", "output")
     run: str
     root: bool = False
     exit_status: int = 0
@@ -106,6 +107,7 @@ class PackageCheck(ShellCheck):
     """Passes when every listed Debian package is installed and configured."""
 
     kind: ClassVar[str] = "package"
+    fields: ClassVar[tuple[str, ...]] = ("package",)
     packages: tuple[str, ...] = ()
 
     @classmethod
@@ -151,6 +153,7 @@ class UnitCheck(ShellCheck):
     """Passes when a systemd unit is in the expected state (``active`` by default)."""
 
     kind: ClassVar[str] = "unit"
+    fields: ClassVar[tuple[str, ...]] = ("unit", "state")
     unit: str = ""
     state: str = "active"
 
@@ -269,6 +272,7 @@ class MailboxCheck(ShellCheck):
     """Passes when a user's mailbox (mbox in /var/mail or ~/Maildir) contains a matching message."""
 
     kind: ClassVar[str] = "mailbox"
+    fields: ClassVar[tuple[str, ...]] = ("user", "subject", "from")
     user: str = "{{ user }}"
     subject: str | None = None
     sender: str | None = None

@@ -105,7 +105,7 @@ def _cross_problems(lessons: list[Lesson]) -> list[LessonProblem]:
                 problems.append(
                     LessonProblem(
                         lesson.path,
-                        1,
+                        lesson.requires_line,
                         f"requires '{required}', but no lesson has "
                         f"that id; known ids: {', '.join(sorted(by_id))}",
                     )

@@ -89,6 +89,9 @@ class Lesson:
     variables: Mapping[str, str | None] = field(default_factory=dict)
     """Variables this lesson adds to the built-in ones, with defaults (None: no default)."""
 
+    requires_line: int = 1
+    """1-based line of ``requires:`` in the front matter, for error messages."""
+
     def step_index(self, step_id: str) -> int | None:
         """Return the position of the step with ``step_id``, or None if there is none."""
         for index, step in enumerate(self.steps):

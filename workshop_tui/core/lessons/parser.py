@@ -68,6 +68,8 @@ class _StepDraft:
     skipped: set[int] = field(default_factory=set)
     commands: dict[int, tuple[int, CommandBlock]] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
+    check_blocks: int = 0
+    """Check blocks in the step, including those that failed to parse."""
     sections: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
@@ -78,6 +80,7 @@ class _LessonParser:
         self.lines = text.splitlines(keepends=True)
         self.problems: list[LessonProblem] = []
         self.known_variables: set[str] = set(BUILTIN_VARIABLES)
+        self.front_matter_lines: dict[object, int] = {}
 
     def problem(self, line: int, message: str) -> None:
         """Record a problem at a 1-based line."""
@@ -91,6 +94,7 @@ class _LessonParser:
         assert isinstance(variables, dict)
         self.known_variables = set(BUILTIN_VARIABLES) | set(variables)
         steps = self.split_steps(tokens, body_start)
+        unchecked = {draft.line + 1 for draft in steps if draft.commands and not draft.check_blocks}
         intro_end = steps[0].line if steps else len(self.lines)
         intro = self.intro_text(body_start, intro_end)
         lesson = Lesson(
@@ -102,8 +106,9 @@ class _LessonParser:
             steps=tuple(self.build_step(draft) for draft in steps),
             requires=tuple(front.get("requires", ())),  # type: ignore[arg-type]
             variables=dict(front.get("variables", {})),  # type: ignore[call-overload]
+            requires_line=self.front_matter_lines.get("requires", 1),
         )
-        self.check_lesson(lesson, body_start)
+        self.check_lesson(lesson, body_start, unchecked)
         if self.problems:
             raise LessonError(sorted(self.problems, key=lambda problem: problem.line))
         return lesson
@@ -116,7 +121,7 @@ class _LessonParser:
             self.problem(
                 1,
                 "missing front matter: start the file with a '---' line, then "
-                "'id:', 'title:', 'summary:' and 'requires:', then '---'",
+                "'id:', 'title:' and 'summary:' lines, then '---'",
             )
             return {}, 0
         token = tokens[0]
@@ -136,6 +141,7 @@ class _LessonParser:
             match = re.match(r"^([A-Za-z_][\w-]*)\s*:", text)
             if match:
                 key_lines.setdefault(match.group(1), number + 1)
+        self.front_matter_lines = key_lines
         return self.validate_front_matter(data, key_lines), end
 
     def validate_front_matter(
@@ -274,6 +280,7 @@ class _LessonParser:
             return
         step = steps[-1]
         if words[0] == "check":
+            step.check_blocks += 1
             step.skipped.update(range(start, end))
             check = self.parse_check_fence(words, token)
             if check is not None:
@@ -398,7 +405,7 @@ class _LessonParser:
 
     # Whole-lesson rules -------------------------------------------------------------
 
-    def check_lesson(self, lesson: Lesson, body_start: int) -> None:
+    def check_lesson(self, lesson: Lesson, body_start: int, unchecked: set[int]) -> None:
         if not lesson.steps:
             self.problem(
                 body_start + 1, "the lesson has no steps; each step starts with a '## ' heading"
@@ -416,7 +423,7 @@ class _LessonParser:
             seen.setdefault(step.id, step.line)
             if not step.title:
                 self.problem(step.line, "this step heading has no title")
-            if step.commands and not step.checks:
+            if step.line in unchecked:
                 self.problem(
                     step.line,
                     f"the step '{step.title}' runs commands but has no "

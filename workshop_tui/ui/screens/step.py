@@ -2,41 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.widgets import Footer, Markdown, Static, Tab, Tabs
 
-from workshop_tui.core.lessons import Lesson
 from workshop_tui.core.progress import StepState
-from workshop_tui.core.variables import MissingVariable
 from workshop_tui.ui.dialogs.confirm import ConfirmDialog
 from workshop_tui.ui.dialogs.lesson_done import LessonDoneDialog
 from workshop_tui.ui.dialogs.markdown_dialog import MarkdownDialog
 from workshop_tui.ui.screens.step_jobs import StepJobsScreen
+from workshop_tui.ui.screens.step_text import STOP_QUESTION, nothing_to_do, step_markdown
 from workshop_tui.ui.widgets.checks_panel import ChecksPanel, fill_in
-from workshop_tui.ui.widgets.output_log import OutputLog
+from workshop_tui.ui.widgets.output_log import PLACEHOLDER_STYLE, OutputLog
 from workshop_tui.ui.widgets.reconnector import Reconnector
 from workshop_tui.ui.widgets.step_header import LinkState, StepHeader
-from workshop_tui.ui.widgets.step_runner import StepRunner, missing_variable_message
+from workshop_tui.ui.widgets.step_runner import StepRunner
 
-
-def step_markdown(lesson: Lesson, index: int, values: Mapping[str, str]) -> str:
-    """Return the Markdown shown for step ``index``, after the lesson intro on the first step."""
-    step = lesson.steps[index]
-    parts: list[str] = []
-    if index == 0 and lesson.intro.strip():
-        parts.append(fill_in(lesson.intro, values))
-    parts.append(f"## {step.title}")
-    try:
-        parts.append(step.render_markdown(values))
-    except MissingVariable as error:
-        parts.append(f"> ⚠ {missing_variable_message(error)}")
-    return "\n\n".join(parts)
+QUIT_SHOWN_FROM_WIDTH = 90
+"""Terminal width from which the footer shows Quit. The longest footer with Quit (idle,
+on a narrow layout, with v) takes 86 columns; tests check 80 and 100 columns."""
 
 
 class PanelTabs(Tabs, can_focus=False):
@@ -55,8 +44,8 @@ class StepScreen(StepJobsScreen):
         Binding("c", "check", "Check", tooltip="Check whether this step worked.", id="step.check"),
         Binding("n", "next", "Next", tooltip="Go to the next step.", id="step.next"),
         Binding("right", "next", "Next", show=False, priority=True, id="step.next-arrow"),
-        Binding("p", "previous", "Back", tooltip="Go to the previous step.", id="step.previous"),
-        Binding("left", "previous", "Back", show=False, priority=True, id="step.previous-arrow"),
+        Binding("p", "previous", "Prev", tooltip="Go to the previous step.", id="step.previous"),
+        Binding("left", "previous", "Prev", show=False, priority=True, id="step.previous-arrow"),
         Binding("h", "hint", "Hint", tooltip="Show the hint for this step.", id="step.hint"),
         Binding(
             "s",
@@ -72,13 +61,21 @@ class StepScreen(StepJobsScreen):
             tooltip="Open a shell on your server; type exit to come back.",
             id="step.terminal",
         ),
+        # check_action enables only the binding of the hidden panel, so the footer
+        # names the panel that v brings up.
         Binding(
             "v",
-            "toggle_panel",
-            "Output/Checks",
-            show=False,
-            tooltip="Switch between the command output and the checks.",
-            id="step.toggle-panel",
+            "show_output",
+            "Output",
+            tooltip="Show the output of the commands.",
+            id="step.show-output",
+        ),
+        Binding(
+            "v",
+            "show_checks",
+            "Checks",
+            tooltip="Show the checks and their hints.",
+            id="step.show-checks",
         ),
         Binding(
             "x",
@@ -95,9 +92,11 @@ class StepScreen(StepJobsScreen):
             tooltip="Back to the lesson list.",
             id="step.lessons",
         ),
+        # Only shows Quit in the footer, because the App's own ctrl+q binding quits.
+        # Below QUIT_SHOWN_FROM_WIDTH it is left out; the lesson list (esc) shows it.
         Binding(
             "ctrl+q",
-            "app.quit",
+            "quit",
             "Quit",
             priority=True,
             tooltip="Quit; your progress is saved.",
@@ -130,7 +129,15 @@ class StepScreen(StepJobsScreen):
     # Showing a step ---------------------------------------------------------------------
 
     def show_step(self, index: int) -> None:
-        """Show step ``index`` with empty output and unchecked checks, and remember it."""
+        """Show step ``index`` with unchecked checks, and remember it.
+
+        The output panel shows the step's output from its last run in this app session,
+        if it ran. A reconnect in progress is stopped, because the job it would resume
+        belongs to the step that was on screen before.
+        """
+        if self.phase == "reconnecting":
+            self._stop_reconnecting()
+        self.workshop.clear_step_notifications()
         self.index = index
         step = self.step
         values = self.session.values(self.lesson)
@@ -140,11 +147,16 @@ class StepScreen(StepJobsScreen):
         self.query_one("#step-markdown", Markdown).update(step_markdown(self.lesson, index, values))
         self.query_one("#prose", VerticalScroll).scroll_home(animate=False)
         output = self.query_one("#output", OutputLog)
-        output.restart()
-        if step.commands:
-            output.write_note("The output of this step's commands appears here.")
+        transcript = self.workshop.step_transcripts.get((self.lesson.id, step.id))
+        if transcript is not None:
+            output.show_transcript(transcript)
         else:
-            output.write_note("This step has no commands for the app to run.")
+            output.restart()
+            if step.commands:
+                placeholder = "The output of this step's commands appears here."
+            else:
+                placeholder = "This step has no commands for the app to run."
+            output.write_note(placeholder, PLACEHOLDER_STYLE)
         checks = self.query_one("#checks", ChecksPanel)
         checks.show_checks(step.checks, values, "pending")
         checks.show_step_hint(None)
@@ -187,6 +199,7 @@ class StepScreen(StepJobsScreen):
         show_checks = event.tab.id == "checks-tab"
         panels.set_class(show_checks, "-show-checks")
         panels.set_class(not show_checks, "-show-output")
+        self.refresh_bindings()
 
     def _show_link_state(self, state: LinkState) -> None:
         self.query_one(StepHeader).show_link(self.session.login.target, state)
@@ -216,8 +229,17 @@ class StepScreen(StepJobsScreen):
             return self.phase == "idle"
         if action in ("next", "previous", "lessons"):
             return None if busy else True
-        if action == "toggle_panel":
-            return self.has_class("-narrow")
+        if action == "quit":
+            return self.size.width >= QUIT_SHOWN_FROM_WIDTH
+        if action in ("show_output", "show_checks"):
+            # Wide terminals and reading steps show no tabs, so there is nothing to switch.
+            if not self.has_class("-narrow") or self.has_class("-reading"):
+                return False
+            try:
+                active = self.query_one(PanelTabs).active
+            except NoMatches:  # Not composed yet, or being removed.
+                return False
+            return active != f"{action.removeprefix('show_')}-tab"
         return True
 
     # Actions --------------------------------------------------------------------------------
@@ -225,12 +247,16 @@ class StepScreen(StepJobsScreen):
     def action_run(self) -> None:
         if self.phase != "idle":
             return
+        if not self.step.commands and not self.step.checks:
+            self.notify(nothing_to_do(last_step=self.index + 1 == len(self.lesson.steps)))
+            return
         if not self.step.commands:
             self.notify(
                 "This step has no commands for the app to run. Do it in a terminal (t), "
                 "then press c to check it."
             )
             return
+        self._stop_requested = False
         if self.workshop.link_state == "offline":
             self._reconnect("run")
             return
@@ -238,6 +264,9 @@ class StepScreen(StepJobsScreen):
 
     def action_check(self) -> None:
         if self.phase != "idle":
+            return
+        if not self.step.checks and not self.step.commands:
+            self.notify(nothing_to_do(last_step=self.index + 1 == len(self.lesson.steps)))
             return
         if not self.step.checks:
             self.notify("This step has no checks. Press n when you have read it.")
@@ -300,14 +329,32 @@ class StepScreen(StepJobsScreen):
             show,
         )
 
-    def action_toggle_panel(self) -> None:
-        tabs = self.query_one(PanelTabs)
-        self.show_panel("output" if tabs.active == "checks-tab" else "checks")
+    def action_quit(self) -> None:
+        self.app.exit()
+
+    def action_show_output(self) -> None:
+        self.show_panel("output")
+
+    def action_show_checks(self) -> None:
+        self.show_panel("checks")
 
     def action_stop(self) -> None:
         if self.phase == "running":
-            self.query_one(StepRunner).stop()
-            self.set_status("Stopping the commands…", "warning")
+
+            def stop(confirmed: bool | None) -> None:
+                if confirmed:
+                    self.stop_run()
+
+            self.app.push_screen(
+                ConfirmDialog(
+                    "Stop the commands?",
+                    STOP_QUESTION,
+                    confirm="Stop",
+                    cancel="Keep running",
+                    danger=True,
+                ),
+                stop,
+            )
         elif self.phase == "reconnecting":
             self._stop_reconnecting()
 

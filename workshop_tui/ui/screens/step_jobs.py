@@ -54,6 +54,8 @@ class StepJobsScreen(WorkshopScreen):
         """The latest check results of the step on screen; empty until checked."""
         self.output_buffer = OutputBuffer()
         self._resume_job: Job | None = None
+        self._stop_requested = False
+        """True once the attendee confirmed Stop for the current run."""
 
     @property
     def step(self) -> Step:
@@ -88,12 +90,38 @@ class StepJobsScreen(WorkshopScreen):
     def _start_run(self, *, resume: bool) -> None:
         output = self.query_one("#output", OutputLog)
         if not resume:
+            self._stop_requested = False
             output.restart()
+            # The app keeps the transcript, so this step's output is shown again when
+            # the attendee comes back to the step.
+            self.workshop.step_transcripts[self.lesson.id, self.step.id] = output.transcript
             output.write_note(f"$ Running the commands of “{self.step.title}”…")
         self.phase = "running"
         self.show_panel("output")
-        self.set_status("Running the commands… Press x to stop them.", "running")
-        self.query_one(StepRunner).run_commands(self.session, self.lesson, self.step)
+        runner = self.query_one(StepRunner)
+        runner.run_commands(self.session, self.lesson, self.step)
+        if self._stop_requested:
+            # Stop was confirmed, but the link dropped before the commands ended.
+            runner.stop()
+            self.set_status("Stopping the commands…", "warning")
+        else:
+            self.set_status("Running the commands… Press x to stop them.", "running")
+
+    def stop_run(self) -> None:
+        """Stop the running commands. The status reports the stop only once the run has ended.
+
+        During a reconnect the commands are stopped as soon as the run is followed again.
+        """
+        self._stop_requested = True
+        if self.phase == "running":
+            self.query_one(StepRunner).stop()
+            self.set_status("Stopping the commands…", "warning")
+        elif self.phase == "reconnecting" and self._resume_job == "run":
+            self.set_status(
+                "Reconnecting… The commands are stopped as soon as the connection is back. "
+                "Press x to stop trying.",
+                "warning",
+            )
 
     def _start_checks(self) -> None:
         self.phase = "checking"
@@ -109,9 +137,16 @@ class StepJobsScreen(WorkshopScreen):
         output.flush(final=True)
         report = message.report
         self.phase = "idle"
-        if report.stopped:
+        if report.stopped and self._stop_requested:
             output.write_note("■ The commands were stopped.")
-            self.set_status("The commands were stopped. Press r to run them again.", "warning")
+            self.set_status("■ The commands were stopped. Press r to run them again.", "warning")
+        elif report.stopped:
+            output.write_note("■ The commands took longer than their time limit and were stopped.")
+            self.set_status(
+                "✖ The commands took too long and were stopped. Read the output, then press r "
+                "to try again or h for a hint.",
+                "failed",
+            )
         elif report.succeeded:
             output.write_note("✓ The commands finished.")
             if self.step.checks:
