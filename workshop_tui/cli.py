@@ -20,6 +20,7 @@ from workshop_tui.core.errors import WorkshopError
 from workshop_tui.core.paths import data_dir
 
 if TYPE_CHECKING:
+    from workshop_tui.core.lessons import Catalog
     from workshop_tui.core.remote import Login
 
 
@@ -202,10 +203,17 @@ def _run_lessons_check(arguments: argparse.Namespace) -> int:
         return 1
     steps = sum(len(lesson.steps) for lesson in catalog)
     checks = sum(len(step.checks) for lesson in catalog for step in lesson.steps)
-    print(f"{len(catalog)} lessons, {steps} steps, {checks} checks: all valid")
+    print(
+        f"{_count(len(catalog), 'lesson')}, {_count(steps, 'step')}, "
+        f"{_count(checks, 'check')}: all valid"
+    )
     for lesson in catalog:
         print(f"  {lesson.id}: {lesson.title} ({lesson.path})")
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _run_hosts_forget(arguments: argparse.Namespace) -> int:
@@ -256,12 +264,22 @@ def _run_connect(arguments: argparse.Namespace) -> int:
 def _run_practice(arguments: argparse.Namespace) -> int:
     from workshop_tui.core.remote import Login
     from workshop_tui.lab import Lab
-    from workshop_tui.lab.cli import pin_lab_host_keys
+    from workshop_tui.lab.cli import format_logins, pin_lab_host_keys
+    from workshop_tui.lab.lab import lab_command
 
     lab = Lab(arguments.name, progress=lambda line: print(line, file=sys.stderr))
     hosts = lab.up(1)
     pin_lab_host_keys(hosts)
     host = hosts[0]
+    # The practice host's login plays the part of the paper slip: sudo in the terminal
+    # asks for this password, which the app otherwise types by itself.
+    print(format_logins(hosts[:1]))
+    print(
+        f"Keep this login at hand: sudo asks for the password of {host.user}, and "
+        f"`{lab_command('status', arguments.name)}` shows it again."
+    )
+    if sys.stdin.isatty():
+        input("Press Enter to open the lessons. ")
     if arguments.root_login:
         login = Login(host=host.address, user="root", port=host.port, password=host.root_password)
     else:
@@ -270,6 +288,18 @@ def _run_practice(arguments: argparse.Namespace) -> int:
         )
     overrides = parse_variables(arguments.var)
     return _open_app(login, overrides, arguments.lessons, auto_connect=True)
+
+
+def _warn_about_unknown_variables(overrides: dict[str, str], catalog: Catalog) -> None:
+    from workshop_tui.core.variables import BUILTIN_VARIABLES
+
+    known = set(BUILTIN_VARIABLES).union(*(lesson.variables for lesson in catalog))
+    for name in sorted(set(overrides) - known):
+        print(
+            f"workshop-tui: warning: no lesson uses the variable '{name}' from --var; "
+            f"known variables: {', '.join(sorted(known))}",
+            file=sys.stderr,
+        )
 
 
 def _open_app(
@@ -287,6 +317,7 @@ def _open_app(
     from workshop_tui.ui.app import WorkshopApp
 
     catalog = load_catalog(lessons)
+    _warn_about_unknown_variables(overrides, catalog)
     known_hosts = KnownHosts(known_hosts_file())
     store = ProgressStore(progress_file())
 

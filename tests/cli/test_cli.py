@@ -67,3 +67,14 @@ def test_bad_login_is_a_message_not_a_traceback() -> None:
     assert result.returncode == 1
     assert "invalid login 'no-at-sign'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unknown_variable_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    from workshop_tui.cli import _warn_about_unknown_variables
+    from workshop_tui.core.lessons import load_catalog
+
+    catalog = load_catalog([REPOSITORY / "lessons"])
+    _warn_about_unknown_variables({"domain": "example.org", "nosuch": "1"}, catalog)
+    error = capsys.readouterr().err
+    assert "no lesson uses the variable 'nosuch'" in error
+    assert "'domain'" not in error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
@@ -19,10 +20,12 @@ from workshop_tui.core.errors import (
     AuthenticationFailed,
     ConnectionLost,
     HostKeyChanged,
+    HostKeyNotTrusted,
     RemoteTimeout,
     SudoFailed,
 )
-from workshop_tui.core.hostkeys import KnownHosts
+from workshop_tui.core.hostkeys import KnownHosts, fingerprint
+from workshop_tui.core.login import HostKeyInfo
 from workshop_tui.core.remote import Cancelled, Connection, Login, TunnelFailed
 
 from .sshd_server import ConnectFactory, SshdServer
@@ -53,6 +56,38 @@ def test_password_login_first_use(sshd: SshdServer, known_hosts: KnownHosts) -> 
     again = Connection(login_as(sshd, "wtsudo"), known_hosts)
     assert not again.open().first_use
     again.close()
+
+
+def test_new_key_confirmed_before_login(sshd: SshdServer, known_hosts: KnownHosts) -> None:
+    shown: list[HostKeyInfo] = []
+
+    def decline(info: HostKeyInfo) -> bool:
+        shown.append(info)
+        return False
+
+    log_before = len(sshd.log_path.read_bytes())
+    with pytest.raises(HostKeyNotTrusted, match="did not trust the key"):
+        Connection(login_as(sshd, "wtsudo"), known_hosts).open(decline)
+    assert [info.fingerprint for info in shown] == [fingerprint_of_base64(sshd.host_key_public)]
+    assert known_hosts.lookup("127.0.0.1", sshd.port) == []
+    # No password was sent: sshd logged no password attempt for the user.
+    new_log = sshd.log_path.read_bytes()[log_before:].decode(errors="replace")
+    assert "password for wtsudo" not in new_log
+
+    accepted = Connection(login_as(sshd, "wtsudo"), known_hosts)
+    assert accepted.open(lambda info: True).first_use
+    accepted.close()
+    assert len(known_hosts.lookup("127.0.0.1", sshd.port)) == 1
+
+
+def test_failed_login_trusts_nothing(sshd: SshdServer, known_hosts: KnownHosts) -> None:
+    with pytest.raises(AuthenticationFailed):
+        Connection(login_as(sshd, "wtsudo", password="wrong"), known_hosts).open()
+    assert known_hosts.lookup("127.0.0.1", sshd.port) == []
+
+
+def fingerprint_of_base64(key_base64: str) -> str:
+    return fingerprint(paramiko.Ed25519Key(data=base64.b64decode(key_base64)))
 
 
 def test_openssh_client_accepts_known_hosts_file(sshd: SshdServer, known_hosts: KnownHosts) -> None:

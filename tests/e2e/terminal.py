@@ -6,6 +6,8 @@ all) into the text of a screen, so a test can wait for words to appear on it.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -17,6 +19,18 @@ import pyte
 def words(text: str) -> str:
     """Return a pattern that matches ``text`` even where the screen wrapped it."""
     return r"\s+(?:█\s+)?".join(re.escape(word) for word in text.split())
+
+
+def host_key_fingerprints(host_keys: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Return ``SHA256:…`` fingerprints, as OpenSSH prints them, by key type.
+
+    ``host_keys`` are (key type, base64 public key) pairs, as a lab host lists them.
+    """
+    fingerprints: dict[str, str] = {}
+    for key_type, key in host_keys:
+        digest = hashlib.sha256(base64.b64decode(key)).digest()
+        fingerprints[key_type] = "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+    return fingerprints
 
 
 class ScreenTimeout(AssertionError):
@@ -78,6 +92,26 @@ class PtyScreen:
                 raise ScreenTimeout(
                     f"'{pattern}' did not appear within {timeout:g} s. Screen:\n{self.text()}"
                 )
+
+    def confirm_new_host_key(self, host_keys: Sequence[tuple[str, str]]) -> str:
+        """Wait for the question about a new server's key, check it, and trust the key.
+
+        The fingerprint on screen must be the one of the host's key of the type shown.
+        Returns that fingerprint.
+        """
+        fingerprint = self.wait_for_new_host_key(host_keys)
+        self.press("\r")  # "Trust and connect" has the focus.
+        return fingerprint
+
+    def wait_for_new_host_key(self, host_keys: Sequence[tuple[str, str]]) -> str:
+        """Wait for the question about a new server's key and check the key it shows."""
+        self.wait_for(r"New server: check its key")
+        match = self.wait_for(r"Key type: (\S+)[\s\S]*?Fingerprint: (SHA256:\S+)")
+        key_type, fingerprint = match.group(1), match.group(2)
+        expected = host_key_fingerprints(host_keys)
+        assert expected.get(key_type) == fingerprint, (key_type, fingerprint, expected)
+        assert re.search(words("Trust and connect"), self.text())
+        return fingerprint
 
     def press(self, keys: str) -> None:
         """Send keys as typed; ``\\r`` is Enter."""

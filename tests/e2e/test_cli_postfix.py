@@ -54,6 +54,8 @@ def test_attendee_completes_lesson_with_keys(
     try:
         terminal.wait_for("Type the login from your slip")
         terminal.press(host.user_password + "\r")
+        # The data directory is new, so the app asks about the host's key first.
+        terminal.confirm_new_host_key(host.host_keys)
         terminal.wait_for(r"Postfix, your own mail server")
         terminal.press("\r")
         for number, step in enumerate(lesson.steps, start=1):

@@ -24,7 +24,11 @@ def test_practice_opens_lessons_on_lab_host(tmp_path: Path) -> None:
     name = f"e2e-{secrets.token_hex(3)}"
     terminal = PtyScreen([WORKSHOP_TUI, "practice", "--name", name], app_environment(tmp_path))
     try:
-        terminal.wait_for(r"Postfix, your own mail server", timeout=600)
+        terminal.wait_for(r"Press Enter to open the lessons", timeout=600)
+        assert "PASSWORD" in terminal.text()
+        assert "lab status --name" in terminal.text()
+        terminal.press("\r")
+        terminal.wait_for(r"Postfix, your own mail server")
         screen = terminal.text()
         assert "learner@" in screen
         terminal.press("\x11")  # ctrl+q

@@ -340,3 +340,21 @@ def test_documented_example_is_valid(tmp_path: Path) -> None:
     lesson = parse_lesson(write(tmp_path, example + "\n"))
     assert lesson.id == "hello-postfix"
     assert len(lesson.steps) == 2
+
+
+def test_catalog_reports_all_problems_at_once(tmp_path: Path) -> None:
+    text = "---\nid: a\ntitle: A\nsummary: S\nrequires: [postfx]\n---\n## S\n\n```check nope\n```\n"
+    write(tmp_path, text, "a.md")
+    with pytest.raises(LessonError) as caught:
+        load_catalog([tmp_path])
+    messages = [f"{problem.line}: {problem.message}" for problem in caught.value.problems]
+    assert any(message.startswith("9: unknown check type 'nope'") for message in messages)
+    assert any(message.startswith("5: requires 'postfx'") for message in messages)
+
+
+def test_yes_no_value_suggests_quotes(tmp_path: Path) -> None:
+    problems = problems_of(write(tmp_path, lesson_with_step("```check command\nrun: true\n```\n")))
+    assert problems == [
+        "10: 'run' must be text, but YAML read true as a yes/no value; put it in quotes: "
+        "run: 'true'"
+    ]

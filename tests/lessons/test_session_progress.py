@@ -28,7 +28,7 @@ class FakeConnection:
         self.is_root = False
         self.home = "/home/learner"
 
-    def open(self) -> HostKeyInfo:
+    def open(self, confirm_new_key: object = None) -> HostKeyInfo:
         self.is_open = True
         return HostKeyInfo("ssh-ed25519", FakeConnection.fingerprint, first_use=False)
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workshop_tui.core.checks import CheckResult
-from workshop_tui.core.errors import ConnectionLost
+from workshop_tui.core.errors import ConnectionLost, HostKeyNotTrusted
 from workshop_tui.core.lessons import Catalog, Lesson, Step, load_catalog
 from workshop_tui.core.login import HostKeyInfo, Login
-from workshop_tui.core.progress import ServerProgress, StepState
+from workshop_tui.core.progress import RunRecord, ServerProgress, StepState
+from workshop_tui.core.remote import NewKeyConfirmation
 from workshop_tui.core.session import ConnectReport, HostFacts, OutputChunk, RunReport
 
 PASSWORD = "Slip-Secret-42"
@@ -23,6 +24,9 @@ GATE_SECONDS = 10
 """Maximum wait of the fake, in seconds, for a gate that a test opens."""
 
 FINGERPRINT = "SHA256:n4Kx1Q2bTw3yQp0ZkR7s9Xy8aB6cD5eF4gH3iJ2kL1m"
+
+STOPPED_STATUS = 143
+"""Exit status that the fake records for stopped commands, as a shell killed by SIGTERM has."""
 
 HELLO_LESSON = """\
 ---
@@ -145,7 +149,7 @@ def make_login(password: str | None = PASSWORD) -> Login:
     return Login(host="203.0.113.10", user="root", port=22, password=password)
 
 
-def connect_report(first_use: bool = True) -> ConnectReport:
+def connect_report(first_use: bool = False) -> ConnectReport:
     """Return a successful login report."""
     return ConnectReport(
         host_key=HostKeyInfo(key_type="ssh-ed25519", fingerprint=FINGERPRINT, first_use=first_use),
@@ -178,6 +182,24 @@ class FakeSession:
     connect_outcomes: deque[ConnectReport | BaseException] = field(default_factory=deque)
     """Outcomes of successive connect() calls; a success once the queue is empty."""
 
+    first_use: bool = False
+    """Whether the host key is unknown. Then connect() calls ``confirm_new_key`` first and
+    raises ``HostKeyNotTrusted`` when it returns False, like the core. After a successful
+    login the key counts as known; after a failed one it stays unknown."""
+
+    key_answers: list[bool] = field(default_factory=list)
+    """What ``confirm_new_key`` returned, one entry per question."""
+
+    replays: dict[str, list[OutputChunk]] = field(default_factory=dict)
+    """Output that replay_output sends, by step id, for a step whose last run finished."""
+
+    replay_gate: threading.Event | None = None
+    """When set, replay_output waits for this event (at most ``GATE_SECONDS``) after the
+    first chunk, so a test can act while a replay is in progress."""
+
+    check_waits: list[bool] = field(default_factory=list)
+    """The ``allow_wait`` argument of each check_step() call."""
+
     run_plans: dict[str, RunPlan] = field(default_factory=dict)
     """Run plans by step id; a step without one prints nothing and succeeds."""
 
@@ -203,13 +225,26 @@ class FakeSession:
     calls: list[str] = field(default_factory=list)
     """Method calls as ``name`` or ``name:step-id``, in order."""
 
-    def connect(self) -> ConnectReport:
+    def connect(self, confirm_new_key: NewKeyConfirmation | None = None) -> ConnectReport:
         if self.reconnect_gate is not None and "connect" in self.calls:
             self.reconnect_gate.wait(5)
         self.calls.append("connect")
-        outcome = self.connect_outcomes.popleft() if self.connect_outcomes else connect_report()
+        first_use = self.first_use
+        if first_use and confirm_new_key is not None:
+            trusted = confirm_new_key(connect_report(first_use=True).host_key)
+            self.key_answers.append(trusted)
+            if not trusted:
+                raise HostKeyNotTrusted(
+                    "You did not trust the key of 203.0.113.10, so the app did not log in."
+                )
+        outcome = (
+            self.connect_outcomes.popleft()
+            if self.connect_outcomes
+            else connect_report(first_use=first_use)
+        )
         if isinstance(outcome, BaseException):
             raise outcome
+        self.first_use = False
         return outcome
 
     def close(self) -> None:
@@ -236,6 +271,10 @@ class FakeSession:
         self.calls.append(f"run_step:{step.id}")
         plan = self.run_plans.get(step.id, RunPlan(chunks=[]))
         cancel = cancel or threading.Event()
+        record = self.last_run(lesson, step)
+        if record is None or record.exit_status is not None:
+            record = RunRecord(run_id=f"run-{len(self.calls)}", remote_dir="/fake", block=0)
+            self.progress.lesson(lesson.id).run[step.id] = record
         while plan.sent < len(plan.chunks):
             if plan.lose_link_after is not None and plan.sent == plan.lose_link_after:
                 plan.lose_link_after = None
@@ -251,16 +290,40 @@ class FakeSession:
                     if self.stop_gate is not None:
                         self.stop_gate.wait(GATE_SECONDS)
                     self.set_step_state(lesson, step, "ran")
+                    record.exit_status = STOPPED_STATUS
                     return RunReport(exit_status=None, failed_block=0, stopped=True)
         self.set_step_state(lesson, step, "ran")
-        return plan.report
+        report = plan.report
+        record.exit_status = STOPPED_STATUS if report.stopped else report.exit_status
+        record.block = report.failed_block or 0
+        return report
+
+    def last_run(self, lesson: Lesson, step: Step) -> RunRecord | None:
+        return self.progress.lesson(lesson.id).run.get(step.id)
+
+    def replay_output(
+        self, lesson: Lesson, step: Step, *, on_output: Callable[[OutputChunk], None]
+    ) -> RunRecord | None:
+        self.calls.append(f"replay_output:{step.id}")
+        record = self.last_run(lesson, step)
+        if record is None or record.exit_status is None:
+            return None
+        gate = self.replay_gate
+        for index, chunk in enumerate(self.replays.get(step.id, [])):
+            if index == 1 and gate is not None and not gate.wait(GATE_SECONDS):
+                raise TimeoutError(f"replay_gate was not opened within {GATE_SECONDS} s")
+            on_output(chunk)
+        return record
 
     def unfinished_run(self, lesson: Lesson, step: Step) -> bool:
-        plan = self.run_plans.get(step.id)
-        return plan is not None and 0 < plan.sent < len(plan.chunks)
+        record = self.last_run(lesson, step)
+        return record is not None and record.exit_status is None
 
-    def check_step(self, lesson: Lesson, step: Step) -> list[CheckResult]:
+    def check_step(
+        self, lesson: Lesson, step: Step, *, allow_wait: bool = True
+    ) -> list[CheckResult]:
         self.calls.append(f"check_step:{step.id}")
+        self.check_waits.append(allow_wait)
         outcome = self.check_outcomes.popleft() if self.check_outcomes else all_pass
         if isinstance(outcome, BaseException):
             raise outcome

@@ -6,8 +6,10 @@ import contextlib
 import html
 import re
 from collections.abc import AsyncIterator
+from typing import Any, TypeVar
 
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import RichLog, Static
 from textual.worker import WorkerState
 
@@ -18,6 +20,8 @@ _SVG_TEXT = re.compile(
     r'<text[^>]*\bx="([\d.]+)"[^>]*clip-path="url\(#[\w-]*-line-(\d+)\)"[^>]*>(.*?)</text>',
     re.DOTALL,
 )
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
+
 CELL_WIDTH = 12.2
 """Width of one terminal cell in Textual's SVG screenshots, in SVG units."""
 
@@ -70,6 +74,20 @@ async def settle(pilot: Pilot[None]) -> None:
             await pilot.pause()
             return
     raise AssertionError(f"workers still running: {list(app.workers)}")
+
+
+async def wait_for_screen(pilot: Pilot[None], kind: type[ScreenT]) -> ScreenT:
+    """Wait until a screen of ``kind`` is in front, as a dialog that a worker waits on.
+
+    ``settle`` cannot be used then, because the worker only ends once the dialog is answered.
+    """
+    for _ in range(500):
+        screen = pilot.app.screen
+        if isinstance(screen, kind):
+            await pilot.pause()
+            return screen
+        await pilot.pause(0.01)
+    raise AssertionError(f"no {kind.__name__} appeared; the screen is {pilot.app.screen!r}")
 
 
 @contextlib.asynccontextmanager

@@ -202,3 +202,22 @@ def test_retry_waits_grow_then_repeat() -> None:
     assert [wait_before_retry(delays, attempt) for attempt in range(1, 8)] == [
         1, 2, 4, 8, 15, 15, 15,
     ]  # fmt: skip
+
+
+async def test_reconnect_asks_no_key_question(make_app: AppMaker, session: FakeSession) -> None:
+    start_at(session, "install-postfix")
+    session.run_plans["install-postfix"] = RunPlan(
+        chunks=[OutputChunk("stdout", line) for line in LINES], lose_link_after=3
+    )
+    app = make_app()
+    async with open_step_screen(app) as (pilot, screen):
+        # The key counts as new again, as if its entry had been removed since the login.
+        # Nobody may be at the keyboard after a lost link, so the reconnect does not ask.
+        session.first_use = True
+        await pilot.press("r")
+        await settle(pilot)
+        assert session.calls.count("connect") == 2
+        assert session.key_answers == []
+        assert app.screen is screen
+        assert link_state(app) == "connected"
+        assert "line 6" in log_text(screen.query_one(OutputLog))

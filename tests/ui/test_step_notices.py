@@ -70,8 +70,12 @@ async def test_check_only_step_keeps_message(make_app: AppMaker, session: FakeSe
         )
 
 
+PROGRESS_WARNING = "Your saved progress could not be read, so it starts again."
+
+
 async def test_step_change_clears_notices(make_app: AppMaker, session: FakeSession) -> None:
     start_at(session, "read-the-plan")
+    session.progress_warning = PROGRESS_WARNING
     app = make_app()
     # run_test draws no notifications unless asked to.
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
@@ -79,28 +83,29 @@ async def test_step_change_clears_notices(make_app: AppMaker, session: FakeSessi
         await pilot.press("r")
         await pilot.pause()
         assert "nothing to run or check" in screen_text(pilot)
-        assert "New server" in screen_text(pilot)
+        assert "Saved progress" in screen_text(pilot)
 
         await pilot.press("n")
         await settle(pilot)
         text = screen_text(pilot)
         assert "nothing to run or check" not in text
-        # The first-connection notice with the host key stays for its 30 seconds.
-        assert "New server" in text
-        assert "First connection to 203.0.113.10" in text
+        # The notice about the saved progress stays for its 30 seconds.
+        assert "Saved progress" in text
+        assert "progress could not be read" in text
 
         await pilot.press("p")
         await settle(pilot)
-        assert "New server" in screen_text(pilot)
+        assert "Saved progress" in screen_text(pilot)
 
 
 async def test_lasting_notice_shown_once(make_app: AppMaker, session: FakeSession) -> None:
     start_at(session, "read-the-plan")
+    session.progress_warning = PROGRESS_WARNING
     app = make_app()
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await settle(pilot)
-        assert screen_text(pilot).count("New server") == 1
+        assert screen_text(pilot).count("Saved progress") == 1
         # Steps changed faster than the app handles the notifications in between.
         await pilot.press("n", "p", "n", "p")
         await settle(pilot)
-        assert screen_text(pilot).count("New server") == 1
+        assert screen_text(pilot).count("Saved progress") == 1

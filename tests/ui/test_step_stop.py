@@ -49,7 +49,11 @@ async def test_stop_asks_before_stopping(make_app: AppMaker, session: FakeSessio
         text = screen_text(pilot)
         assert "Stop the commands?" in text
         assert "half-installed" in text
-        assert "sudo dpkg --configure -a" in text
+        question = static_text(app.screen.query_one("#question", Static))
+        assert question.endswith(
+            "open the terminal (t) and run: sudo DEBIAN_FRONTEND=noninteractive dpkg --configure -a"
+        )
+        assert "sudo DEBIAN_FRONTEND=noninteractive dpkg --configure -a" in text
         assert "Keep running" in text
         await pilot.press("escape")
         await pilot.pause()

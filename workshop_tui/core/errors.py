@@ -30,8 +30,10 @@ class LessonProblem:
 class LessonError(WorkshopError):
     """One or more lesson files are malformed; each problem names its file and line."""
 
-    def __init__(self, problems: Sequence[LessonProblem]) -> None:
+    def __init__(self, problems: Sequence[LessonProblem], partial: object = None) -> None:
         self.problems = tuple(problems)
+        self.partial = partial
+        """The lesson as far as it could be read, for checks across lessons; or None."""
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
@@ -49,6 +51,10 @@ class AuthenticationFailed(RemoteError):
 
 class HostKeyChanged(RemoteError):
     """The server presented a different host key from the one trusted on first use."""
+
+
+class HostKeyNotTrusted(RemoteError):
+    """The attendee declined to trust a server's key on first use, so nothing was sent."""
 
 
 class ConnectionLost(RemoteError):

@@ -276,6 +276,19 @@ class TrustOnFirstUsePolicy(paramiko.MissingHostKeyPolicy):
         self.known_hosts = known_hosts
         self.first_use = False
 
+    def is_new(self, host: str, port: int, key: paramiko.PKey) -> bool:
+        """Return True for an unknown host and False for a stored key, storing nothing.
+
+        Raises:
+            HostKeyChanged: keys are stored for host:port but none equals ``key``.
+        """
+        stored = self.known_hosts.lookup(host, port)
+        if any(candidate.asbytes() == key.asbytes() for candidate in stored):
+            return False
+        if stored:
+            raise HostKeyChanged(host_key_changed_message(host, port, stored, key))
+        return True
+
     def check(self, host: str, port: int, key: paramiko.PKey) -> bool:
         """Accept a stored key, store the key of an unknown host, reject anything else.
 
@@ -285,15 +298,10 @@ class TrustOnFirstUsePolicy(paramiko.MissingHostKeyPolicy):
         Raises:
             HostKeyChanged: keys are stored for host:port but none equals ``key``.
         """
-        stored = self.known_hosts.lookup(host, port)
-        if any(candidate.asbytes() == key.asbytes() for candidate in stored):
-            self.first_use = False
-            return False
-        if stored:
-            raise HostKeyChanged(host_key_changed_message(host, port, stored, key))
-        self.known_hosts.trust(host, port, key)
-        self.first_use = True
-        return True
+        self.first_use = self.is_new(host, port, key)
+        if self.first_use:
+            self.known_hosts.trust(host, port, key)
+        return self.first_use
 
     def missing_host_key(
         self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey

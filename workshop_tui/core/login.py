@@ -16,7 +16,12 @@ from pathlib import Path
 
 import paramiko
 
-from workshop_tui.core.errors import AuthenticationFailed, ConnectionLost, HostUnreachable
+from workshop_tui.core.errors import (
+    AuthenticationFailed,
+    ConnectionLost,
+    HostKeyNotTrusted,
+    HostUnreachable,
+)
 from workshop_tui.core.hostkeys import (
     KnownHosts,
     TrustOnFirstUsePolicy,
@@ -123,10 +128,25 @@ def _keepalive_socket(host: str, port: int, timeout: float) -> socket.socket:
     return sock
 
 
+NewKeyConfirmation = Callable[["HostKeyInfo"], bool]
+"""Asks the attendee whether to trust a host seen for the first time; True trusts it."""
+
+
 def connect_transport(
-    login: Login, known_hosts: KnownHosts, timeout: float
+    login: Login,
+    known_hosts: KnownHosts,
+    timeout: float,
+    confirm_new_key: NewKeyConfirmation | None = None,
 ) -> tuple[paramiko.Transport, HostKeyInfo]:
-    """Connect, check the host key against ``known_hosts`` and log in."""
+    """Connect, check the host key against ``known_hosts`` and log in.
+
+    A host seen for the first time is shown to ``confirm_new_key`` before any password
+    is sent (without it, the key is trusted as on first use). Its key is stored only
+    after the login succeeded, so a mistyped password does not trust a key silently.
+
+    Raises:
+        HostKeyNotTrusted: ``confirm_new_key`` declined the new key.
+    """
     sock = _keepalive_socket(login.host, login.port, timeout)
     transport = paramiko.Transport(sock)
     transport.banner_timeout = timeout
@@ -145,13 +165,22 @@ def connect_transport(
             problem = _negotiation_problem(login, str(exc), timeout)
         if problem is not None or key is None:
             raise HostUnreachable(problem or _negotiation_problem(login, "", timeout))
-        first_use = TrustOnFirstUsePolicy(known_hosts).check(login.host, login.port, key)
+        first_use = TrustOnFirstUsePolicy(known_hosts).is_new(login.host, login.port, key)
+        info = HostKeyInfo(key.get_name(), fingerprint(key), first_use)
+        if first_use and confirm_new_key is not None and not confirm_new_key(info):
+            raise HostKeyNotTrusted(
+                f"You did not trust the key of {format_host_port(login.host, login.port)}, "
+                "so the app did not log in. Compare its fingerprint with your slip or ask "
+                "a facilitator, then connect again."
+            )
         _authenticate(transport, login)
+        if first_use:
+            known_hosts.trust(login.host, login.port, key)
     except BaseException:
         transport.close()
         sock.close()
         raise
-    return transport, HostKeyInfo(key.get_name(), fingerprint(key), first_use)
+    return transport, info
 
 
 def _prefer_known_key_types(transport: paramiko.Transport, keys: list[paramiko.PKey]) -> None:
@@ -214,7 +243,8 @@ def _authenticate(transport: paramiko.Transport, login: Login) -> None:
         return
     if not transport.is_active():
         raise ConnectionLost(
-            f"The connection to {login.target} broke during login. Check your Wi-Fi and try again."
+            f"The connection to {login.target} broke during login. Check your Wi-Fi and try "
+            "again; the server also ends a login that waits more than about two minutes."
         )
     raise AuthenticationFailed(_auth_failure_message(login, tried, allowed))
 

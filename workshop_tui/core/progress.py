@@ -40,6 +40,8 @@ class RunRecord:
     stdout_offset: int = 0
     stderr_offset: int = 0
     exit_status: int | None = None
+    stopped: bool = False
+    """True when the attendee or the block's timeout stopped the run."""
 
 
 @dataclass

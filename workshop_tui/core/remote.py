@@ -28,7 +28,7 @@ from workshop_tui.core.errors import (
     WorkshopError,
 )
 from workshop_tui.core.hostkeys import KnownHosts, format_host_port
-from workshop_tui.core.login import HostKeyInfo, Login, connect_transport
+from workshop_tui.core.login import HostKeyInfo, Login, NewKeyConfirmation, connect_transport
 from workshop_tui.core.sudo import (
     TokenFilter,
     build_sudo_command,
@@ -42,6 +42,7 @@ __all__ = [
     "ExecResult",
     "HostKeyInfo",
     "Login",
+    "NewKeyConfirmation",
     "TunnelFailed",
 ]
 
@@ -168,20 +169,24 @@ class Connection:
         """Whether the login user is uid 0, as found by ``open``."""
         return self._is_root
 
-    def open(self) -> HostKeyInfo:
+    def open(self, confirm_new_key: NewKeyConfirmation | None = None) -> HostKeyInfo:
         """Connect, check the host key, log in and find the user's uid and home directory.
 
-        An open connection is closed first, so this also reconnects.
+        An open connection is closed first, so this also reconnects. A host seen for the
+        first time is shown to ``confirm_new_key`` before logging in, if given.
 
         Raises:
             HostUnreachable: DNS failure, refused port, no route, timeout, or not SSH.
             HostKeyChanged: the server's key differs from the one trusted before.
+            HostKeyNotTrusted: ``confirm_new_key`` declined a new host's key.
             AuthenticationFailed: the server rejected every login method tried.
             ConnectionLost: the connection broke during login.
         """
         with self._lock:
             self._close_transport()
-            transport, info = connect_transport(self.login, self.known_hosts, self.connect_timeout)
+            transport, info = connect_transport(
+                self.login, self.known_hosts, self.connect_timeout, confirm_new_key
+            )
             transport.set_keepalive(SSH_KEEPALIVE_SECONDS)
             self._transport = transport
         result = self.exec('id -u; printf "%s\\n" "$HOME"', timeout=_ROOT_CHECK_TIMEOUT)

@@ -19,7 +19,7 @@ from workshop_tui.core.errors import RemoteError, WorkshopError
 from workshop_tui.core.hostkeys import KnownHosts
 from workshop_tui.core.lessons import Lesson, Step
 from workshop_tui.core.progress import ProgressStore, RunRecord, ServerProgress, StepState
-from workshop_tui.core.remote import Connection, HostKeyInfo, Login
+from workshop_tui.core.remote import Connection, HostKeyInfo, Login, NewKeyConfirmation
 from workshop_tui.core.runs import (
     RunHandle,
     RunInterrupted,
@@ -96,6 +96,36 @@ class RunReport:
         return self.exit_status == 0 and self.failed_block is None and not self.stopped
 
 
+class _OutputDecoder:
+    """Turns a run's output bytes into text chunks, counting offsets into ``record``."""
+
+    def __init__(
+        self, on_output: Callable[[OutputChunk], None], record: RunRecord | None = None
+    ) -> None:
+        self.on_output = on_output
+        self.record = record
+        # Incremental decoders keep a character that is split between two reads whole.
+        self.decoders = {
+            "stdout": codecs.getincrementaldecoder("utf-8")("replace"),
+            "stderr": codecs.getincrementaldecoder("utf-8")("replace"),
+        }
+
+    def stdout(self, data: bytes) -> None:
+        if self.record is not None:
+            self.record.stdout_offset += len(data)
+        self._emit("stdout", data)
+
+    def stderr(self, data: bytes) -> None:
+        if self.record is not None:
+            self.record.stderr_offset += len(data)
+        self._emit("stderr", data)
+
+    def _emit(self, stream: Literal["stdout", "stderr"], data: bytes) -> None:
+        text = self.decoders[stream].decode(data)
+        if text:
+            self.on_output(OutputChunk(stream, text))
+
+
 class Session:
     """An attendee's connection to their VPS, the variables derived from it, and progress."""
 
@@ -133,15 +163,19 @@ class Session:
             raise RemoteError(f"not connected to {self.login.target}; connect first")
         return self._connection
 
-    def connect(self) -> ConnectReport:
+    def connect(self, confirm_new_key: NewKeyConfirmation | None = None) -> ConnectReport:
         """Log in, trusting the host key on first use, and learn the VPS's names.
 
+        ``confirm_new_key`` is asked before logging in to a host seen for the first time;
+        without it, the new key is trusted.
+
         Raises:
+            HostKeyNotTrusted: ``confirm_new_key`` declined the new key.
             HostUnreachable, AuthenticationFailed, HostKeyChanged, RemoteTimeout: the
                 login failed, and the message tells the attendee what to do.
         """
         connection = Connection(self.login, self.known_hosts, connect_timeout=self.connect_timeout)
-        host_key = connection.open()
+        host_key = connection.open(confirm_new_key)
         try:
             result = connection.exec(FACTS_COMMAND, timeout=self.connect_timeout)
             self.facts = HostFacts.parse(
@@ -282,6 +316,31 @@ class Session:
         self.set_step_state(lesson, step, "ran")
         return RunReport(exit_status=exit_status)
 
+    def last_run(self, lesson: Lesson, step: Step) -> RunRecord | None:
+        """Return the latest run of the step's commands, finished or not, or None."""
+        return self.progress.lesson(lesson.id).run.get(step.id)
+
+    def replay_output(
+        self, lesson: Lesson, step: Step, *, on_output: Callable[[OutputChunk], None]
+    ) -> RunRecord | None:
+        """Send the output of the step's finished latest run again, read from the VPS.
+
+        The output stays in the run's directory on the VPS, so it can be shown after the
+        app restarted. A run that has not ended is left alone: ``run_step`` follows it.
+        Returns the run, or None when there is nothing to replay.
+        """
+        record = self.last_run(lesson, step)
+        if record is None or record.exit_status is None:
+            return None
+        decoder = _OutputDecoder(on_output)
+        follow_run(
+            self.connection,
+            RunHandle(run_id=record.run_id, remote_dir=record.remote_dir),
+            on_stdout=decoder.stdout,
+            on_stderr=decoder.stderr,
+        )
+        return record
+
     def unfinished_run(self, lesson: Lesson, step: Step) -> bool:
         """Return whether a run of ``step`` started earlier has not reported its end."""
         record = self.progress.lesson(lesson.id).run.get(step.id)
@@ -296,19 +355,7 @@ class Session:
     ) -> int | None:
         """Stream a run until it ends; return its exit status, or None if it was stopped."""
         handle = RunHandle(run_id=record.run_id, remote_dir=record.remote_dir)
-        decoders = {
-            "stdout": codecs.getincrementaldecoder("utf-8")("replace"),
-            "stderr": codecs.getincrementaldecoder("utf-8")("replace"),
-        }
-
-        def emit(stream: Literal["stdout", "stderr"], data: bytes) -> None:
-            if stream == "stdout":
-                record.stdout_offset += len(data)
-            else:
-                record.stderr_offset += len(data)
-            text = decoders[stream].decode(data)
-            if text:
-                on_output(OutputChunk(stream, text))
+        decoder = _OutputDecoder(on_output, record)
 
         timer = threading.Timer(timeout, cancel.set)
         timer.daemon = True
@@ -319,8 +366,8 @@ class Session:
                 handle,
                 stdout_offset=record.stdout_offset,
                 stderr_offset=record.stderr_offset,
-                on_stdout=lambda data: emit("stdout", data),
-                on_stderr=lambda data: emit("stderr", data),
+                on_stdout=decoder.stdout,
+                on_stderr=decoder.stderr,
                 cancel=cancel,
             )
         except RunInterrupted as interrupted:
@@ -337,6 +384,7 @@ class Session:
             # Record how the run ended, so the next Run starts the commands afresh
             # instead of following a run that is already over.
             stopped = run_status(self.connection, handle)
+            record.stopped = True
             if stopped.state == "finished":
                 record.exit_status = stopped.exit_status
             self.save_progress()

@@ -16,6 +16,7 @@ from workshop_tui.core.lessons import Catalog, Lesson
 from workshop_tui.core.login import Login
 from workshop_tui.core.paths import known_hosts_file
 from workshop_tui.core.terminal import open_shell
+from workshop_tui.ui.dialogs.confirm import ConfirmDialog
 from workshop_tui.ui.dialogs.unexpected_error import UnexpectedErrorDialog
 from workshop_tui.ui.login_form import login_complete
 from workshop_tui.ui.progress_view import resume_index
@@ -33,6 +34,11 @@ ShellOpener = Callable[[Login, Path], int]
 """Opens an interactive shell on the server and returns its exit status."""
 
 REDACTED = "••••••"
+
+QUIT_QUESTION = (
+    "The commands keep running on the server, and the app picks up their output when you come back."
+)
+"""Body of the "Quit?" dialog, shown when the attendee quits while a step's commands run."""
 
 
 class WorkshopApp(App[None]):
@@ -90,6 +96,7 @@ class WorkshopApp(App[None]):
         self._replaced_notifications: set[str] = set()
         """Identities of lasting notifications that a copy replaced. Their Notify
         messages may still be queued, and ``on_notify`` drops them."""
+        self._asking_to_quit = False
 
     def on_mount(self) -> None:
         connect_now = self.login is not None and (self.auto_connect or login_complete(self.login))
@@ -100,14 +107,8 @@ class WorkshopApp(App[None]):
         self.session = session
         self.step_transcripts.clear()
         self.link_state = "connected"
-        host_key = message.report.host_key
-        if host_key.first_use:
-            self.notify_lasting(
-                f"First connection to {session.login.host}: trusted {host_key.key_type} key "
-                f"{host_key.fingerprint} — compare with your slip if it shows one.",
-                title="New server",
-                timeout=30,
-            )
+        # A new server's key was shown in NewHostKeyDialog before the login, so nothing
+        # about it is repeated here.
         if session.progress_warning:
             self.notify_lasting(
                 session.progress_warning, title="Saved progress", severity="warning", timeout=30
@@ -129,6 +130,32 @@ class WorkshopApp(App[None]):
                 self.session,
                 reconnect_delays=self.reconnect_delays,
             )
+        )
+
+    async def action_quit(self) -> None:
+        """Quit at once, or ask first while a step's commands are running."""
+        self.request_quit()
+
+    def request_quit(self) -> None:
+        """Quit, after asking whether to leave commands that are still running."""
+        running = any(
+            isinstance(screen, StepScreen) and screen.commands_in_progress
+            for screen in self.screen_stack
+        )
+        if not running:
+            self.exit()
+            return
+        if self._asking_to_quit:
+            return
+        self._asking_to_quit = True
+
+        def leave(confirmed: bool | None) -> None:
+            self._asking_to_quit = False
+            if confirmed:
+                self.exit()
+
+        self.push_screen(
+            ConfirmDialog("Quit?", QUIT_QUESTION, confirm="Quit", cancel="Stay"), leave
         )
 
     def action_open_terminal(self) -> None:

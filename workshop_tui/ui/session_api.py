@@ -13,7 +13,8 @@ from typing import Protocol
 from workshop_tui.core.checks import CheckResult
 from workshop_tui.core.lessons import Lesson, Step
 from workshop_tui.core.login import Login
-from workshop_tui.core.progress import ServerProgress, StepState
+from workshop_tui.core.progress import RunRecord, ServerProgress, StepState
+from workshop_tui.core.remote import NewKeyConfirmation
 from workshop_tui.core.session import ConnectReport, OutputChunk, RunReport
 
 
@@ -26,7 +27,7 @@ class AttendeeSession(Protocol):
     @property
     def progress_warning(self) -> str | None: ...
 
-    def connect(self) -> ConnectReport: ...
+    def connect(self, confirm_new_key: NewKeyConfirmation | None = None) -> ConnectReport: ...
 
     def close(self) -> None: ...
 
@@ -41,9 +42,17 @@ class AttendeeSession(Protocol):
         cancel: threading.Event | None = None,
     ) -> RunReport: ...
 
+    def last_run(self, lesson: Lesson, step: Step) -> RunRecord | None: ...
+
+    def replay_output(
+        self, lesson: Lesson, step: Step, *, on_output: Callable[[OutputChunk], None]
+    ) -> RunRecord | None: ...
+
     def unfinished_run(self, lesson: Lesson, step: Step) -> bool: ...
 
-    def check_step(self, lesson: Lesson, step: Step) -> list[CheckResult]: ...
+    def check_step(
+        self, lesson: Lesson, step: Step, *, allow_wait: bool = True
+    ) -> list[CheckResult]: ...
 
     def set_position(self, lesson: Lesson, step: Step) -> None: ...
 

@@ -100,7 +100,13 @@ class Fields:
             if default is None:
                 raise CheckFieldError(f"the {self._kind} check needs the field '{name}'")
             return default
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, bool):
+            raise CheckFieldError(
+                f"'{name}' must be text, but YAML read {str(value).lower()} as a yes/no "
+                f"value; put it in quotes: {name}: '{str(value).lower()}'",
+                line,
+            )
+        if not isinstance(value, str | int | float):
             raise CheckFieldError(f"'{name}' must be text, not {type(value).__name__}", line)
         text = str(value).strip()
         if not text:

@@ -80,6 +80,10 @@ def load_catalog(paths: Sequence[Path] | None = None) -> Catalog:
             lessons.append(parse_lesson(path))
         except LessonError as error:
             problems.extend(error.problems)
+            # A lesson with problems still takes part in the checks across lessons, so
+            # one run of `lessons check` reports everything.
+            if isinstance(error.partial, Lesson) and error.partial.id:
+                lessons.append(error.partial)
     problems.extend(_cross_problems(lessons))
     if problems:
         raise LessonError(problems)
@@ -106,8 +110,9 @@ def _cross_problems(lessons: list[Lesson]) -> list[LessonProblem]:
                     LessonProblem(
                         lesson.path,
                         lesson.requires_line,
-                        f"requires '{required}', but no lesson has "
-                        f"that id; known ids: {', '.join(sorted(by_id))}",
+                        f"requires '{required}', but no lesson has that id; known ids: "
+                        f"{', '.join(sorted(by_id))}. If it lives in another folder, "
+                        "name that folder too (for example the shipped lessons/)",
                     )
                 )
     cycle = _find_cycle(by_id)

@@ -110,7 +110,9 @@ class _LessonParser:
         )
         self.check_lesson(lesson, body_start, unchecked)
         if self.problems:
-            raise LessonError(sorted(self.problems, key=lambda problem: problem.line))
+            raise LessonError(
+                sorted(self.problems, key=lambda problem: problem.line), partial=lesson
+            )
         return lesson
 
     # Front matter -------------------------------------------------------------------

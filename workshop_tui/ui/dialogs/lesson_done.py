@@ -6,29 +6,26 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from workshop_tui.ui.dialogs.frame import DialogFrame
 
-class LessonDoneDialog(ModalScreen[bool]):
+
+class LessonDoneDialog(DialogFrame[bool]):
     """Returns True to go back to the lesson list, False to stay on the last step."""
 
-    CSS_PATH = "dialog.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stay", "Stay here", id="dialog.stay"),
     ]
 
     def __init__(self, lesson_title: str, passed: int, total: int) -> None:
-        super().__init__(classes="dialog")
+        super().__init__("Lesson done" if passed == total else "End of the lesson")
         self.lesson_title = lesson_title
         self.passed = passed
         self.total = total
 
-    def compose(self) -> ComposeResult:
-        finished = self.passed == self.total
-        title = "Lesson done" if finished else "End of the lesson"
-        if finished:
+    def compose_body(self) -> ComposeResult:
+        if self.passed == self.total:
             text = f"You finished “{self.lesson_title}”: all {self.total} steps are done."
         else:
             open_steps = self.total - self.passed
@@ -37,12 +34,11 @@ class LessonDoneDialog(ModalScreen[bool]):
                 f"{self.total} steps are done; {open_steps} still wait for their checks. "
                 "The lesson list shows where to continue."
             )
-        with Vertical(id="box"):
-            yield Static(title, id="title")
-            yield Static(text, id="body", markup=False)
-            with Horizontal(id="buttons"):
-                yield Button("Stay here", id="stay")
-                yield Button("Back to lessons", id="lessons", variant="success")
+        yield Static(text, id="summary", markup=False)
+
+    def compose_buttons(self) -> ComposeResult:
+        yield Button("Stay here", id="stay")
+        yield Button("Back to lessons", id="lessons", variant="success")
 
     def on_mount(self) -> None:
         self.query_one("#lessons", Button).focus()

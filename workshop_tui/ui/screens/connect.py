@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import ClassVar
 
 from textual import work
@@ -15,13 +16,16 @@ from textual.worker import Worker, get_current_worker
 
 from workshop_tui.core.errors import (
     AuthenticationFailed,
+    ConnectionLost,
     HostKeyChanged,
+    HostKeyNotTrusted,
     HostUnreachable,
     WorkshopError,
 )
-from workshop_tui.core.login import Login
+from workshop_tui.core.login import HostKeyInfo, Login
 from workshop_tui.core.session import ConnectReport
 from workshop_tui.ui.dialogs.host_key_changed import HostKeyChangedDialog
+from workshop_tui.ui.dialogs.new_host_key import NewHostKeyDialog
 from workshop_tui.ui.login_form import LoginForm, read_form
 from workshop_tui.ui.screens.base import WorkshopScreen
 from workshop_tui.ui.session_api import AttendeeSession, SessionFactory
@@ -36,10 +40,32 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 """Field name, label and placeholder of each input, in form order."""
 
+ANSWER_POLL_SECONDS = 0.1
+"""How often the connect worker, while it waits for the attendee to answer the host key
+question, checks whether it was cancelled."""
+
 
 def describe_target(login: Login) -> str:
     """Return ``user@host on port N`` for progress lines; the port is always named."""
     return f"{login.user}@{login.host} on port {login.port}"
+
+
+class HostKeyQuestion:
+    """The connect worker's question to the attendee whether to trust a new server's key.
+
+    The worker waits for ``answered``, which the UI thread sets once through :meth:`answer`.
+    """
+
+    def __init__(self, login: Login, key: HostKeyInfo) -> None:
+        self.login = login
+        self.key = key
+        self.answered = threading.Event()
+        self.trusted = False
+
+    def answer(self, trusted: bool) -> None:
+        """Store the attendee's answer and wake the waiting worker."""
+        self.trusted = trusted
+        self.answered.set()
 
 
 class ConnectScreen(WorkshopScreen):
@@ -65,6 +91,13 @@ class ConnectScreen(WorkshopScreen):
             super().__init__()
             self.session = session
             self.report = report
+
+    class NewHostKey(Message):
+        """The server is new: the attendee must answer ``question`` before the login."""
+
+        def __init__(self, question: HostKeyQuestion) -> None:
+            super().__init__()
+            self.question = question
 
     class ConnectFailed(Message):
         """The login failed with a message for the attendee."""
@@ -196,9 +229,34 @@ class ConnectScreen(WorkshopScreen):
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def _connect(self, login: Login) -> None:
         worker = get_current_worker()
+        trusted_keys: set[str] = set()
+
+        def confirm_new_key(key: HostKeyInfo) -> bool:
+            # Called by the core in this thread before the password is sent. The dialog
+            # can only be shown by the UI thread, so this waits for its answer, and gives
+            # up (declines) when the worker is cancelled, as on quitting.
+            if key.fingerprint in trusted_keys:
+                return True
+            question = HostKeyQuestion(login, key)
+            self.post_message(self.NewHostKey(question))
+            while not question.answered.wait(ANSWER_POLL_SECONDS):
+                if worker.is_cancelled:
+                    return False
+            if question.trusted:
+                trusted_keys.add(key.fingerprint)
+            return question.trusted
+
         try:
             session = self.session_factory(login)
-            report = session.connect()
+            try:
+                report = session.connect(confirm_new_key)
+            except ConnectionLost:
+                # OpenSSH closes a connection that has not logged in within LoginGraceTime
+                # (120 s by default), which a slow answer to the key question can exceed.
+                # The attendee trusted the key, so the second attempt does not ask again.
+                if not trusted_keys or worker.is_cancelled:
+                    raise
+                report = session.connect(confirm_new_key)
         except WorkshopError as error:
             if not worker.is_cancelled:
                 self.post_message(self.ConnectFailed(error))
@@ -208,13 +266,30 @@ class ConnectScreen(WorkshopScreen):
             return
         self.post_message(self.Connected(session, report))
 
+    def on_connect_screen_new_host_key(self, message: NewHostKey) -> None:
+        question = message.question
+        self.query_one("#progress-text", Static).update(
+            f"Waiting for you to check the key of {question.login.host}…"
+        )
+
+        def answer(trusted: bool | None) -> None:
+            if trusted:
+                self.query_one("#progress-text", Static).update(
+                    f"Logging in to {describe_target(question.login)}…"
+                )
+            question.answer(bool(trusted))
+
+        self.app.push_screen(
+            NewHostKeyDialog(question.login.host, question.login.port, question.key), answer
+        )
+
     def on_connect_screen_connect_failed(self, message: ConnectFailed) -> None:
         self.connecting = False
         error = message.error
         self._show_error(f"✖ Could not connect. {error}")
         if isinstance(error, AuthenticationFailed):
             self._input("password").focus()
-        elif isinstance(error, HostUnreachable):
+        elif isinstance(error, HostUnreachable | HostKeyNotTrusted):
             self._input("host").focus()
         if isinstance(error, HostKeyChanged):
             self.app.push_screen(HostKeyChangedDialog(self.workshop.redact(str(error))))

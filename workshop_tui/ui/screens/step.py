@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.events import Resize
@@ -16,16 +13,18 @@ from workshop_tui.ui.dialogs.confirm import ConfirmDialog
 from workshop_tui.ui.dialogs.lesson_done import LessonDoneDialog
 from workshop_tui.ui.dialogs.markdown_dialog import MarkdownDialog
 from workshop_tui.ui.screens.step_jobs import StepJobsScreen
-from workshop_tui.ui.screens.step_text import STOP_QUESTION, nothing_to_do, step_markdown
+from workshop_tui.ui.screens.step_keys import QUIT_SHOWN_FROM_WIDTH, STEP_BINDINGS
+from workshop_tui.ui.screens.step_text import (
+    STOP_QUESTION,
+    initial_status,
+    nothing_to_do,
+    step_markdown,
+)
 from workshop_tui.ui.widgets.checks_panel import ChecksPanel, fill_in
 from workshop_tui.ui.widgets.output_log import PLACEHOLDER_STYLE, OutputLog
 from workshop_tui.ui.widgets.reconnector import Reconnector
 from workshop_tui.ui.widgets.step_header import LinkState, StepHeader
 from workshop_tui.ui.widgets.step_runner import StepRunner
-
-QUIT_SHOWN_FROM_WIDTH = 90
-"""Terminal width from which the footer shows Quit. The longest footer with Quit (idle,
-on a narrow layout, with v) takes 86 columns; tests check 80 and 100 columns."""
 
 
 class PanelTabs(Tabs, can_focus=False):
@@ -37,72 +36,7 @@ class StepScreen(StepJobsScreen):
 
     CSS_PATH = "step.tcss"
     AUTO_FOCUS = "#prose"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "r", "run", "Run", tooltip="Run this step's commands on your server.", id="step.run"
-        ),
-        Binding("c", "check", "Check", tooltip="Check whether this step worked.", id="step.check"),
-        Binding("n", "next", "Next", tooltip="Go to the next step.", id="step.next"),
-        Binding("right", "next", "Next", show=False, priority=True, id="step.next-arrow"),
-        Binding("p", "previous", "Prev", tooltip="Go to the previous step.", id="step.previous"),
-        Binding("left", "previous", "Prev", show=False, priority=True, id="step.previous-arrow"),
-        Binding("h", "hint", "Hint", tooltip="Show the hint for this step.", id="step.hint"),
-        Binding(
-            "s",
-            "solution",
-            "Solution",
-            tooltip="Show the solution, after asking.",
-            id="step.solution",
-        ),
-        Binding(
-            "t",
-            "app.open_terminal",
-            "Terminal",
-            tooltip="Open a shell on your server; type exit to come back.",
-            id="step.terminal",
-        ),
-        # check_action enables only the binding of the hidden panel, so the footer
-        # names the panel that v brings up.
-        Binding(
-            "v",
-            "show_output",
-            "Output",
-            tooltip="Show the output of the commands.",
-            id="step.show-output",
-        ),
-        Binding(
-            "v",
-            "show_checks",
-            "Checks",
-            tooltip="Show the checks and their hints.",
-            id="step.show-checks",
-        ),
-        Binding(
-            "x",
-            "stop",
-            "Stop",
-            tooltip="Stop the running commands or reconnecting.",
-            id="step.stop",
-        ),
-        Binding(
-            "escape",
-            "lessons",
-            "Lessons",
-            key_display="esc",
-            tooltip="Back to the lesson list.",
-            id="step.lessons",
-        ),
-        # Only shows Quit in the footer, because the App's own ctrl+q binding quits.
-        # Below QUIT_SHOWN_FROM_WIDTH it is left out; the lesson list (esc) shows it.
-        Binding(
-            "ctrl+q",
-            "quit",
-            "Quit",
-            priority=True,
-            tooltip="Quit; your progress is saved.",
-            id="step.quit",
-        ),
-    ]
+    BINDINGS = STEP_BINDINGS
 
     def compose(self) -> ComposeResult:
         yield StepHeader()
@@ -132,11 +66,13 @@ class StepScreen(StepJobsScreen):
         """Show step ``index`` with unchecked checks, and remember it.
 
         The output panel shows the step's output from its last run in this app session,
-        if it ran. A reconnect in progress is stopped, because the job it would resume
-        belongs to the step that was on screen before.
+        if it ran. Otherwise the output of its last finished run, as in an earlier app
+        session, is read again from the server. A reconnect in progress is stopped,
+        because the job it would resume belongs to the step that was on screen before.
         """
         if self.phase == "reconnecting":
             self._stop_reconnecting()
+        self.cancel_replay()
         self.workshop.clear_step_notifications()
         self.index = index
         step = self.step
@@ -157,6 +93,8 @@ class StepScreen(StepJobsScreen):
             else:
                 placeholder = "This step has no commands for the app to run."
             output.write_note(placeholder, PLACEHOLDER_STYLE)
+            if step.commands and self.workshop.link_state == "connected":
+                self.replay_last_run()
         checks = self.query_one("#checks", ChecksPanel)
         checks.show_checks(step.checks, values, "pending")
         checks.show_step_hint(None)
@@ -170,28 +108,14 @@ class StepScreen(StepJobsScreen):
 
     def _show_initial_status(self) -> None:
         step = self.step
-        state = self.session.progress.step_state(self.lesson.id, step.id)
-        if state == "passed":
-            self.set_status(f"✓ This step is done. {self.after_done()}", "done")
-        elif step.commands and self.session.unfinished_run(self.lesson, step):
-            self.set_status(
-                "Commands of this step started earlier may still be running on your server. "
-                "Press r to follow their output.",
-                "warning",
-            )
-        elif state == "failed":
-            self.set_status(
-                "✖ The last check of this step failed. Press c to check again, h for a hint.",
-                "failed",
-            )
-        elif state == "ran":
-            self.set_status("The commands ran. Press c to check the result.", "info")
-        elif step.commands:
-            self.set_status("Read the step, then press r to run its commands.", "info")
-        elif step.checks:
-            self.set_status("Do this step in a terminal (t), then press c to check it.", "info")
-        else:
-            self.set_status("Read this step, then press n to go on.", "info")
+        text, kind = initial_status(
+            step,
+            self.session.progress.step_state(self.lesson.id, step.id),
+            unfinished=bool(step.commands) and self.session.unfinished_run(self.lesson, step),
+            last_run=self.session.last_run(self.lesson, step),
+            after_done=self.after_done(),
+        )
+        self.set_status(text, kind)
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         event.stop()
@@ -227,8 +151,12 @@ class StepScreen(StepJobsScreen):
         if action == "check":
             # Hidden while busy, so that Stop fits into an 80-column footer.
             return self.phase == "idle"
-        if action in ("next", "previous", "lessons"):
+        if action == "previous" and self.has_class("-narrow") and self._details_offered():
+            return False
+        if action in ("next", "previous", "previous_step", "lessons"):
             return None if busy else True
+        if action == "details":
+            return self._details_offered()
         if action == "quit":
             return self.size.width >= QUIT_SHOWN_FROM_WIDTH
         if action in ("show_output", "show_checks"):
@@ -241,6 +169,9 @@ class StepScreen(StepJobsScreen):
                 return False
             return active != f"{action.removeprefix('show_')}-tab"
         return True
+
+    def _details_offered(self) -> bool:
+        return self.phase == "idle" and any(result.evidence for result in self.results)
 
     # Actions --------------------------------------------------------------------------------
 
@@ -293,6 +224,9 @@ class StepScreen(StepJobsScreen):
             return
         self.show_step(self.index - 1)
 
+    def action_previous_step(self) -> None:
+        self.action_previous()
+
     def action_hint(self) -> None:
         hint = self.step.hint
         if hint is not None:
@@ -305,6 +239,10 @@ class StepScreen(StepJobsScreen):
             self.notify("The hints are under the failed checks.")
         else:
             self.notify("This step has no hint. Ask a facilitator if you are stuck.")
+
+    def action_details(self) -> None:
+        self.query_one("#checks", ChecksPanel).toggle_evidence()
+        self.show_panel("checks")
 
     def action_solution(self) -> None:
         solution = self.step.solution
@@ -330,7 +268,7 @@ class StepScreen(StepJobsScreen):
         )
 
     def action_quit(self) -> None:
-        self.app.exit()
+        self.workshop.request_quit()
 
     def action_show_output(self) -> None:
         self.show_panel("output")

@@ -18,14 +18,19 @@ from workshop_tui.core.errors import HostKeyChanged, WorkshopError
 from workshop_tui.core.lessons import Lesson, Step
 from workshop_tui.ui.dialogs.host_key_changed import HostKeyChangedDialog
 from workshop_tui.ui.screens.base import WorkshopScreen
+from workshop_tui.ui.screens.step_text import StatusKind, block_text, replay_heading
 from workshop_tui.ui.session_api import AttendeeSession
 from workshop_tui.ui.widgets.checks_panel import ChecksPanel, fill_in, summarise
-from workshop_tui.ui.widgets.output_log import OutputBuffer, OutputLog
+from workshop_tui.ui.widgets.output_log import (
+    PLACEHOLDER_STYLE,
+    ClosableFeed,
+    OutputBuffer,
+    OutputLog,
+)
 from workshop_tui.ui.widgets.reconnector import Reconnector
 from workshop_tui.ui.widgets.step_runner import Job, StepRunner
 
 Phase = Literal["idle", "running", "checking", "reconnecting"]
-StatusKind = Literal["info", "running", "done", "failed", "warning"]
 
 LINK_LOST_DURING_RUN = "Connection lost — your commands keep running on the server. Reconnecting…"
 LINK_LOST_DURING_CHECK = "Connection lost while checking. Reconnecting…"
@@ -56,11 +61,20 @@ class StepJobsScreen(WorkshopScreen):
         self._resume_job: Job | None = None
         self._stop_requested = False
         """True once the attendee confirmed Stop for the current run."""
+        self._replay: ClosableFeed | None = None
+        """The feed of the replay of the last run's output in progress, if any."""
 
     @property
     def step(self) -> Step:
         """The step on screen."""
         return self.lesson.steps[self.index]
+
+    @property
+    def commands_in_progress(self) -> bool:
+        """True while the step's commands run, also while reconnecting to follow them."""
+        return self.phase == "running" or (
+            self.phase == "reconnecting" and self._resume_job == "run"
+        )
 
     def watch_phase(self) -> None:
         self.refresh_bindings()
@@ -89,6 +103,7 @@ class StepJobsScreen(WorkshopScreen):
 
     def _start_run(self, *, resume: bool) -> None:
         output = self.query_one("#output", OutputLog)
+        self.cancel_replay()
         if not resume:
             self._stop_requested = False
             output.restart()
@@ -123,6 +138,10 @@ class StepJobsScreen(WorkshopScreen):
                 "warning",
             )
 
+    def never_ran(self) -> bool:
+        """Return whether the step on screen has commands that were never run."""
+        return bool(self.step.commands) and self.session.last_run(self.lesson, self.step) is None
+
     def _start_checks(self) -> None:
         self.phase = "checking"
         self.query_one("#checks", ChecksPanel).show_checks(
@@ -130,7 +149,11 @@ class StepJobsScreen(WorkshopScreen):
         )
         self.show_panel("checks")
         self.set_status("Checking…", "running")
-        self.query_one(StepRunner).run_checks(self.session, self.lesson, self.step)
+        # Before the commands ran, a check that waits for their effect would only wait
+        # and then fail, so it reports its first result at once.
+        self.query_one(StepRunner).run_checks(
+            self.session, self.lesson, self.step, allow_wait=not self.never_ran()
+        )
 
     def on_step_runner_run_finished(self, message: StepRunner.RunFinished) -> None:
         output = self.query_one("#output", OutputLog)
@@ -155,8 +178,8 @@ class StepJobsScreen(WorkshopScreen):
                 self.set_status("✓ The commands finished.", "done")
         else:
             where = ""
-            if report.failed_block is not None and len(self.step.commands) > 1:
-                where = f" in command block {report.failed_block + 1}"
+            if report.failed_block is not None:
+                where = block_text(self.step, report.failed_block)
             output.write_note(f"✖ A command failed{where} with exit status {report.exit_status}.")
             self.set_status(
                 f"✖ A command failed{where} (exit status {report.exit_status}). Read the "
@@ -176,11 +199,11 @@ class StepJobsScreen(WorkshopScreen):
         if failed == 0:
             self.set_status(f"✓ Step done. {self.after_done()}", "done")
             return
-        self.set_status(
-            f"✖ {failed} of {len(message.results)} checks failed. Read why below, fix it "
-            "and press c to check again.",
-            "failed",
-        )
+        if self.never_ran():
+            advice = "This step's commands have not run yet, so press r to run them first."
+        else:
+            advice = "Read why below, fix it and press c to check again."
+        self.set_status(f"✖ {failed} of {len(message.results)} checks failed. {advice}", "failed")
         if self.step.hint is not None:
             checks.show_step_hint(fill_in(self.step.hint, values))
 
@@ -199,6 +222,65 @@ class StepJobsScreen(WorkshopScreen):
             self.workshop.show_unexpected_error(message.unexpected)
         else:
             self.set_status(f"✖ {message.text}", "failed")
+
+    # Replaying the output of an earlier run ---------------------------------------------------
+
+    def replay_last_run(self) -> None:
+        """Show the output of the step's finished last run, read again from the server.
+
+        The output panel is cleared first. Once the replay is complete, the app keeps it
+        as the step's transcript, so it is read from the server only once per app session.
+        """
+        record = self.session.last_run(self.lesson, self.step)
+        if record is None or record.exit_status is None:
+            return
+        output = self.query_one("#output", OutputLog)
+        self.cancel_replay()
+        output.restart()
+        output.write_note(replay_heading(self.step, record))
+        self._replay = self.query_one(StepRunner).replay_output(
+            self.session, self.lesson, self.step
+        )
+
+    def cancel_replay(self) -> None:
+        """Stop showing a replay in progress; the output it has not sent yet is dropped."""
+        if self._replay is not None:
+            self._replay.close()
+            self._replay = None
+
+    def on_step_runner_replay_finished(self, message: StepRunner.ReplayFinished) -> None:
+        if message.feed is not self._replay:
+            return
+        self._replay = None
+        output = self.query_one("#output", OutputLog)
+        output.flush(final=True)
+        record = message.record
+        if len(output.transcript) == 1:  # Only the heading that replay_last_run wrote.
+            output.write_note(
+                "(The commands printed nothing, or the server no longer has their output.)",
+                PLACEHOLDER_STYLE,
+            )
+        if record is not None and record.exit_status == 0:
+            output.write_note("✓ The commands finished.")
+        elif record is not None and record.stopped:
+            output.write_note("■ The commands were stopped.")
+        elif record is not None:
+            where = block_text(self.step, record.block)
+            output.write_note(f"✖ A command failed{where} with exit status {record.exit_status}.")
+        self.workshop.step_transcripts[self.lesson.id, self.step.id] = output.transcript
+
+    def on_step_runner_replay_failed(self, message: StepRunner.ReplayFailed) -> None:
+        if message.feed is not self._replay:
+            return
+        self._replay = None
+        output = self.query_one("#output", OutputLog)
+        output.flush(final=True)
+        output.write_note(
+            f"The output of the last run could not be read from the server: {message.text}",
+            PLACEHOLDER_STYLE,
+        )
+        if message.unexpected is not None:
+            self.workshop.show_unexpected_error(message.unexpected)
 
     # Losing and regaining the link -------------------------------------------------------------
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
+from textual import work
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Collapsible, Markdown, Static
@@ -17,6 +19,9 @@ from workshop_tui.ui.widgets.spinner import Spinner
 CheckState = Literal["pending", "running", "passed", "failed"]
 
 SYMBOLS: Mapping[CheckState, str] = {"pending": "·", "running": "…", "passed": "✓", "failed": "✖"}
+
+EVIDENCE_TITLE = "What the server printed (e)"
+"""Title of the section with a check's evidence; the step screen's e key opens it."""
 
 
 def fill_in(text: str, values: Mapping[str, str]) -> str:
@@ -58,7 +63,7 @@ class CheckRow(Vertical):
             hint = fill_in(self.check.hint, self.values)
             yield Markdown(f"**Hint:** {hint}", classes="check-hint", open_links=False)
         if result.evidence:
-            with Collapsible(title="What the server printed", collapsed=True):
+            with Collapsible(title=EVIDENCE_TITLE, collapsed=True):
                 yield Static(result.evidence, classes="evidence", markup=False)
 
 
@@ -119,15 +124,37 @@ class ChecksPanel(VerticalScroll):
     def show_step_hint(self, markdown: str | None, *, scroll: bool = False) -> None:
         """Reveal the step's ``### Hint`` section, or hide it when ``markdown`` is None.
 
-        With ``scroll``, the panel scrolls to the hint; otherwise it stays where it is, so
-        the failed checks above the hint remain in view.
+        With ``scroll``, the panel scrolls until the hint's first line is at its top. Without
+        it, the panel stays where it is, so the failed checks above the hint remain in view.
         """
         hint = self.query_one("#step-hint", Markdown)
         hint.display = markdown is not None
         if markdown is not None:
-            hint.update(f"**Hint for this step**\n\n{markdown}")
+            updated = hint.update(f"**Hint for this step**\n\n{markdown}")
             if scroll:
-                self.call_after_refresh(self.scroll_to_widget, hint)
+                self._scroll_to_hint(updated)
+
+    @work(exclusive=True, group="scroll-to-hint")
+    async def _scroll_to_hint(self, updated: AwaitComplete) -> None:
+        # Markdown mounts its blocks after update() returns, and until then the hint is
+        # too short: scrolling to it at once left most of a long hint below the panel.
+        await updated
+        hint = self.query_one("#step-hint", Markdown)
+        self.call_after_refresh(self.scroll_to_widget, hint, animate=False, top=True)
+
+    def toggle_evidence(self) -> None:
+        """Open every "What the server printed" section, or close them all if all are open.
+
+        The panel then scrolls to the first one.
+        """
+        sections = list(self.query(Collapsible))
+        if not sections:
+            return
+        expand = any(section.collapsed for section in sections)
+        for section in sections:
+            section.collapsed = not expand
+        if expand:
+            self.call_after_refresh(self.scroll_to_widget, sections[0], animate=False, top=True)
 
     @property
     def step_hint_shown(self) -> bool:

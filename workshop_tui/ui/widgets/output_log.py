@@ -62,6 +62,31 @@ class OutputBuffer:
         return chunks
 
 
+class ClosableFeed:
+    """Passes chunks on to an :class:`OutputBuffer` until it is closed.
+
+    Once :meth:`close` has returned, no chunk reaches the buffer any more, even from a
+    worker thread that is still sending, so a cancelled job cannot mix its output into
+    the next job's.
+    """
+
+    def __init__(self, buffer: OutputBuffer) -> None:
+        self._buffer = buffer
+        self._lock = threading.Lock()
+        self._open = True
+
+    def add(self, chunk: OutputChunk) -> None:
+        """Queue ``chunk`` unless the feed is closed; safe to call from any thread."""
+        with self._lock:
+            if self._open:
+                self._buffer.add(chunk)
+
+    def close(self) -> None:
+        """Drop every later chunk."""
+        with self._lock:
+            self._open = False
+
+
 @dataclass
 class _PartialLine:
     text: str = ""

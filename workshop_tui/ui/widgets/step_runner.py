@@ -1,4 +1,5 @@
-"""Runs a step's commands and checks in thread workers and reports back with messages."""
+"""Runs a step's commands and checks, and replays earlier output, in thread workers that
+report back with messages."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from textual.worker import Worker, WorkerState
 from workshop_tui.core.checks import CheckResult
 from workshop_tui.core.errors import ConnectionLost, WorkshopError
 from workshop_tui.core.lessons import Lesson, Step
+from workshop_tui.core.progress import RunRecord
 from workshop_tui.core.session import RunReport
 from workshop_tui.core.variables import MissingVariable
 from workshop_tui.ui.session_api import AttendeeSession
-from workshop_tui.ui.widgets.output_log import OutputBuffer
+from workshop_tui.ui.widgets.output_log import ClosableFeed, OutputBuffer
 
 Job = Literal["run", "check"]
 
@@ -30,10 +32,12 @@ def missing_variable_message(error: MissingVariable) -> str:
 
 
 class StepRunner(Widget):
-    """A non-visual widget that owns the run and check workers of the step screen.
+    """A non-visual widget that owns the run, check and replay workers of the step screen.
 
-    At most one job runs at a time. Output goes to ``buffer``; results, a lost link and
-    failures arrive at the screen as the messages below.
+    At most one run or check runs at a time. Output goes to ``buffer``; results, a lost
+    link and failures arrive at the screen as the messages below. A replay of an earlier
+    run's output goes to ``buffer`` through a :class:`ClosableFeed`, which the screen
+    closes when a run starts or the step changes.
     """
 
     DEFAULT_CSS = "StepRunner { display: none; }"
@@ -60,6 +64,28 @@ class StepRunner(Widget):
             self.job = job
             self.error = error
 
+    class ReplayFinished(Message):
+        """The output of ``record``, the step's last run, was sent to ``feed``.
+
+        ``record`` is None when the step had no finished run to replay.
+        """
+
+        def __init__(self, feed: ClosableFeed, record: RunRecord | None) -> None:
+            super().__init__()
+            self.feed = feed
+            self.record = record
+
+    class ReplayFailed(Message):
+        """Reading the last run's output for ``feed`` failed with the error message ``text``."""
+
+        def __init__(
+            self, feed: ClosableFeed, text: str, unexpected: BaseException | None = None
+        ) -> None:
+            super().__init__()
+            self.feed = feed
+            self.text = text
+            self.unexpected = unexpected
+
     class JobFailed(Message):
         """``job`` failed; ``text`` is for the attendee, ``unexpected`` is set for a bug."""
 
@@ -73,15 +99,27 @@ class StepRunner(Widget):
         super().__init__()
         self.buffer = buffer
         self._stop = threading.Event()
+        self._replay_feeds: dict[Worker[None], ClosableFeed] = {}
 
     def run_commands(self, session: AttendeeSession, lesson: Lesson, step: Step) -> None:
         """Run ``step``'s commands, or follow a run of them that is still going."""
         self._stop = threading.Event()
         self._run_worker(session, lesson, step, self._stop)
 
-    def run_checks(self, session: AttendeeSession, lesson: Lesson, step: Step) -> None:
-        """Evaluate ``step``'s checks."""
-        self._check_worker(session, lesson, step)
+    def run_checks(
+        self, session: AttendeeSession, lesson: Lesson, step: Step, *, allow_wait: bool
+    ) -> None:
+        """Evaluate ``step``'s checks; ``allow_wait`` lets checks with ``wait`` retry."""
+        self._check_worker(session, lesson, step, allow_wait)
+
+    def replay_output(self, session: AttendeeSession, lesson: Lesson, step: Step) -> ClosableFeed:
+        """Send the output of ``step``'s finished last run again, read from the server.
+
+        Returns the feed that the output goes through; closing it drops the rest.
+        """
+        feed = ClosableFeed(self.buffer)
+        self._replay_feeds[self._replay_worker(session, lesson, step, feed)] = feed
+        return feed
 
     def stop(self) -> None:
         """Ask the running commands to stop; the run then ends with ``stopped`` set."""
@@ -103,9 +141,11 @@ class StepRunner(Widget):
             self.post_message(self.RunFinished(report))
 
     @work(thread=True, exclusive=True, group="step-check", exit_on_error=False)
-    def _check_worker(self, session: AttendeeSession, lesson: Lesson, step: Step) -> None:
+    def _check_worker(
+        self, session: AttendeeSession, lesson: Lesson, step: Step, allow_wait: bool
+    ) -> None:
         try:
-            results = session.check_step(lesson, step)
+            results = session.check_step(lesson, step, allow_wait=allow_wait)
         except ConnectionLost as error:
             self.post_message(self.LinkLost("check", error))
         except WorkshopError as error:
@@ -115,8 +155,28 @@ class StepRunner(Widget):
         else:
             self.post_message(self.ChecksFinished(results))
 
+    @work(thread=True, group="step-replay", exit_on_error=False)
+    def _replay_worker(
+        self, session: AttendeeSession, lesson: Lesson, step: Step, feed: ClosableFeed
+    ) -> None:
+        try:
+            record = session.replay_output(lesson, step, on_output=feed.add)
+        except WorkshopError as error:
+            self.post_message(self.ReplayFailed(feed, str(error)))
+        else:
+            self.post_message(self.ReplayFinished(feed, record))
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        error = event.worker.error
+        worker = event.worker
+        if worker.group == "step-replay":
+            feed = self._replay_feeds.get(worker)
+            error = worker.error
+            if event.state == WorkerState.ERROR and feed is not None and error is not None:
+                self.post_message(self.ReplayFailed(feed, str(error), unexpected=error))
+            if worker.is_finished:
+                self._replay_feeds.pop(worker, None)
+            return
+        error = worker.error
         if event.state == WorkerState.ERROR and error is not None:
-            job: Job = "run" if event.worker.group == "step-run" else "check"
+            job: Job = "run" if worker.group == "step-run" else "check"
             self.post_message(self.JobFailed(job, str(error), unexpected=error))
