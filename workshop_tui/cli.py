@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +21,8 @@ from workshop_tui.core.paths import data_dir
 
 if TYPE_CHECKING:
     from workshop_tui.core.lessons import Catalog
-    from workshop_tui.core.remote import Login
+    from workshop_tui.core.remote import HostKeyInfo, Login, NewKeyConfirmation
+    from workshop_tui.core.roster import Roster, Team
 
 
 def parse_target(text: str) -> tuple[str, str, int]:
@@ -92,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_session_options(practice)
     practice.set_defaults(handler=_run_practice)
 
+    join = commands.add_parser(
+        "join", help="open the lessons for your team's VPS, with the login from the roster"
+    )
+    join.add_argument("roster", type=Path, help="the roster file (TOML) from the facilitators")
+    join.add_argument(
+        "--team", required=True, metavar="NAME", help="your team's name in the roster"
+    )
+    _add_lesson_options(join)
+    join.set_defaults(handler=_run_join)
+
     lessons = commands.add_parser("lessons", help="work with lesson files")
     lesson_commands = lessons.add_subparsers(
         dest="lessons_command", metavar="ACTION", required=True
@@ -115,6 +126,47 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("host", help="HOST or HOST:PORT")
     forget.set_defaults(handler=_run_hosts_forget)
 
+    board = commands.add_parser(
+        "board", help="show every team of a roster on one screen, read live from their VPS"
+    )
+    board.add_argument("roster", type=Path, help="the roster file (TOML)")
+    board.add_argument(
+        "--lessons",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help="read lessons from this file or directory (repeatable; default: the shipped lessons)",
+    )
+    board.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between two reads of each team's VPS (default: 5)",
+    )
+    board.add_argument(
+        "--serve", action="store_true", help="show the board in a web browser instead"
+    )
+    board.add_argument(
+        "--address", help="with --serve: the address to listen on (default: 127.0.0.1)"
+    )
+    board.add_argument("--port", type=int, help="with --serve: the TCP port (default: 8000)")
+    board.set_defaults(handler=_run_board)
+
+    slips = commands.add_parser(
+        "slips", help="write the login slips of a roster as an HTML page to print"
+    )
+    slips.add_argument("roster", type=Path, help="the roster file (TOML)")
+    slips.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the HTML file to write; it gets mode 0600 because it contains passwords",
+    )
+    slips.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    slips.set_defaults(handler=_run_slips)
+
     from workshop_tui.lab.cli import add_lab_commands
 
     add_lab_commands(commands)
@@ -129,6 +181,10 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
         help="log in with this private key file instead of a password",
     )
     parser.add_argument("--agent", action="store_true", help="log in with keys from ssh-agent")
+    _add_lesson_options(parser)
+
+
+def _add_lesson_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--var",
         action="append",
@@ -238,6 +294,38 @@ def _run_hosts_forget(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _run_slips(arguments: argparse.Namespace) -> int:
+    from workshop_tui.core.roster import RosterError, load_roster
+    from workshop_tui.slips import write_slips
+
+    try:
+        roster = load_roster(arguments.roster)
+    except RosterError as error:
+        for problem in error.problems:
+            print(problem)
+        count = len(error.problems)
+        print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+        return 1
+    for warning in roster.warnings:
+        print(f"workshop-tui: warning: {warning}", file=sys.stderr)
+    write_slips(roster, arguments.output, force=arguments.force)
+    print(
+        f"Wrote {_count(len(roster.teams), 'login slip')} to {arguments.output} "
+        "(mode 0600, because slips contain passwords)."
+    )
+    print(
+        "Open it in a browser, print it on A4 at 100% scale and cut along the dashed "
+        'lines. For a PDF, choose "Save as PDF" as the printer.'
+    )
+    return 0
+
+
+def _run_board(arguments: argparse.Namespace) -> int:
+    from workshop_tui.ui.board.command import run_board
+
+    return run_board(arguments)
+
+
 def _run_connect(arguments: argparse.Namespace) -> int:
     from workshop_tui.core.remote import Login
 
@@ -290,6 +378,61 @@ def _run_practice(arguments: argparse.Namespace) -> int:
     return _open_app(login, overrides, arguments.lessons, auto_connect=True)
 
 
+def _run_join(arguments: argparse.Namespace) -> int:
+    from workshop_tui.core.lessons import load_catalog
+    from workshop_tui.core.roster import RosterError, load_roster, team_variables
+
+    overrides = parse_variables(arguments.var)
+    catalog = load_catalog(arguments.lessons)
+    try:
+        roster = load_roster(arguments.roster, known_lessons=[lesson.id for lesson in catalog])
+        team = roster.team(arguments.team)
+    except RosterError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(
+            "workshop-tui: the roster cannot be used; ask a facilitator to fix it",
+            file=sys.stderr,
+        )
+        return 1
+    for warning in roster.warnings:
+        print(f"workshop-tui: warning: {warning}", file=sys.stderr)
+    return _open_app(
+        team.login,
+        overrides,
+        arguments.lessons,
+        auto_connect=True,
+        catalog=catalog,
+        team=team.name,
+        roster_variables=team_variables(roster, team),
+        new_key_check=_roster_key_check(roster, team),
+    )
+
+
+def _roster_key_check(roster: Roster, team: Team) -> NewKeyConfirmation | None:
+    """Return a check that trusts a new host's key only when the roster lists it.
+
+    Returns None when the team has no ``host_key``, so the app shows the new key to the
+    attendee.
+    """
+    if not team.host_keys:
+        return None
+    from workshop_tui.core.errors import HostKeyNotTrusted
+    from workshop_tui.core.hostkeys import format_host_port
+
+    def check(key: HostKeyInfo) -> bool:
+        if key.fingerprint in team.host_keys:
+            return True
+        where = format_host_port(team.login.host, team.login.port)
+        raise HostKeyNotTrusted(
+            f"{where} shows the host key {key.fingerprint}, which is not a host_key of "
+            f"team {team.name} in {roster.path}:{team.line}. The app did not log in. "
+            "Ask a facilitator to check the roster and the server."
+        )
+
+    return check
+
+
 def _warn_about_unknown_variables(overrides: dict[str, str], catalog: Catalog) -> None:
     from workshop_tui.core.variables import BUILTIN_VARIABLES
 
@@ -308,7 +451,16 @@ def _open_app(
     lessons: list[Path] | None,
     *,
     auto_connect: bool,
+    catalog: Catalog | None = None,
+    team: str | None = None,
+    roster_variables: Mapping[str, str] | None = None,
+    new_key_check: NewKeyConfirmation | None = None,
 ) -> int:
+    """Run the attendee app.
+
+    ``overrides`` come from ``--var`` and win over ``roster_variables``. ``catalog``
+    saves loading ``lessons`` again. ``team`` and ``new_key_check`` go to the session.
+    """
     from workshop_tui.core.hostkeys import KnownHosts
     from workshop_tui.core.lessons import load_catalog
     from workshop_tui.core.paths import known_hosts_file, progress_file
@@ -316,16 +468,34 @@ def _open_app(
     from workshop_tui.core.session import Session
     from workshop_tui.ui.app import WorkshopApp
 
-    catalog = load_catalog(lessons)
+    if catalog is None:
+        catalog = load_catalog(lessons)
     _warn_about_unknown_variables(overrides, catalog)
+    values = {**(roster_variables or {}), **overrides}
     known_hosts = KnownHosts(known_hosts_file())
     store = ProgressStore(progress_file())
+    sessions: list[Session] = []
 
     def make_session(login: Login) -> Session:
-        return Session(login, known_hosts=known_hosts, progress_store=store, overrides=overrides)
+        session = Session(
+            login,
+            known_hosts=known_hosts,
+            progress_store=store,
+            overrides=values,
+            team=team,
+            new_key_check=new_key_check,
+        )
+        sessions.append(session)
+        return session
 
     app = WorkshopApp(
         catalog=catalog, login=login, session_factory=make_session, auto_connect=auto_connect
     )
-    app.run()
+    try:
+        app.run()
+    finally:
+        # Closing writes the last change, such as a raised hand, to the progress file
+        # on the VPS, and waits a few seconds at most.
+        for session in sessions:
+            session.close()
     return int(app.return_code or 0)

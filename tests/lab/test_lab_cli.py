@@ -110,6 +110,8 @@ def parser(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> argparse.Argument
     monkeypatch.setattr(requirements, "check_platform", lambda: None)
     monkeypatch.setattr(cli, "lab_names", lambda root: sorted(FakeLab.statuses))
     monkeypatch.setenv(DATA_DIR_VARIABLE, str(tmp_path / "data"))
+    # `lab up` writes its roster to the current directory by default.
+    monkeypatch.chdir(tmp_path)
     FakeLab.fail = False
     FakeLab.created = []
     FakeLab.statuses = {"t1": _status("t1")}

@@ -358,3 +358,12 @@ def test_yes_no_value_suggests_quotes(tmp_path: Path) -> None:
         "10: 'run' must be text, but YAML read true as a yes/no value; put it in quotes: "
         "run: 'true'"
     ]
+
+
+def test_protocol_check_accepts_placeholders(tmp_path: Path) -> None:
+    body = (
+        "```check smtp\ntitle: '{{ host }} answers'\naddress: '{{ host }}'\n"
+        "banner: '{{ user }}'\n```\n"
+    )
+    lesson = parse_lesson(write(tmp_path, lesson_with_step(body)))
+    assert lesson.steps[0].checks[0].title == "{{ host }} answers"

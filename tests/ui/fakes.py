@@ -330,6 +330,12 @@ class FakeSession:
         results = outcome(step)
         passed = all(result.passed for result in results)
         self.set_step_state(lesson, step, "passed" if passed else "failed")
+        position = self.progress.lessons.get(lesson.id)
+        current = self.progress.current_lesson == lesson.id and (
+            position is not None and position.current_step == step.id
+        )
+        if passed and current:
+            self.progress.hand_raised_at = None
         return results
 
     def set_position(self, lesson: Lesson, step: Step) -> None:
@@ -340,6 +346,11 @@ class FakeSession:
     def set_step_state(self, lesson: Lesson, step: Step, state: StepState) -> None:
         self.calls.append(f"set_step_state:{step.id}:{state}")
         self.progress.lesson(lesson.id).steps[step.id] = state
+
+    def set_hand_raised(self, raised: bool) -> None:
+        self.calls.append(f"set_hand_raised:{raised}")
+        if raised != (self.progress.hand_raised_at is not None):
+            self.progress.hand_raised_at = time.time() if raised else None
 
 
 def all_pass(step: Step) -> list[CheckResult]:

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -32,6 +33,31 @@ def fingerprint(key: paramiko.PKey) -> str:
     """Return the key's fingerprint in OpenSSH's ``SHA256:<base64 without padding>`` form."""
     digest = hashlib.sha256(key.asbytes()).digest()
     return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
+def fingerprint_from_base64(key_type: str, key_base64: str) -> str:
+    """Return the ``SHA256:...`` fingerprint of a public key given as type and base64 blob.
+
+    Raises:
+        ValueError: the blob is not valid base64 or not a key of a type paramiko supports.
+    """
+    return fingerprint(_key_from_base64(key_type, key_base64))
+
+
+def normalize_fingerprint(text: str) -> str | None:
+    """Return ``text`` in the form ``fingerprint`` returns, or None unless it is a SHA256
+    fingerprint. Padding ``=`` at the end is removed, as OpenSSH prints it without."""
+    prefix = "SHA256:"
+    encoded = text.removeprefix(prefix).rstrip("=")
+    if not text.startswith(prefix) or not re.fullmatch(r"[A-Za-z0-9+/]+", encoded):
+        return None
+    try:
+        digest = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(digest) != hashlib.sha256().digest_size:
+        return None
+    return prefix + encoded
 
 
 def host_entry_name(host: str, port: int) -> str:

@@ -63,6 +63,20 @@ class ServerProgress:
     host_key: str | None = None
     """Fingerprint of the server's host key when this progress was made."""
 
+    step_since: float | None = None
+    """Epoch seconds when the attendee arrived at the current step."""
+
+    hand_raised_at: float | None = None
+    """Epoch seconds when the attendee asked a facilitator for help, or None when lowered."""
+
+    updated_at: float | None = None
+    """Epoch seconds of the last change, or None in files written before it was recorded."""
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no lesson was opened yet, whatever the host key and times."""
+        return self.current_lesson is None and not self.lessons
+
     def lesson(self, lesson_id: str) -> LessonProgress:
         """Return the progress of a lesson, creating an empty record if needed."""
         return self.lessons.setdefault(lesson_id, LessonProgress())
@@ -144,4 +158,14 @@ def _server_from_json(raw: dict[str, Any]) -> ServerProgress:
         current_lesson=raw.get("current_lesson"),
         lessons=lessons,
         host_key=host_key if isinstance(host_key, str) else None,
+        step_since=_optional_seconds(raw.get("step_since")),
+        hand_raised_at=_optional_seconds(raw.get("hand_raised_at")),
+        updated_at=_optional_seconds(raw.get("updated_at")),
     )
+
+
+def _optional_seconds(value: object) -> float | None:
+    """Return a saved time in epoch seconds, or None when it is missing or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)

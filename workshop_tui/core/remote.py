@@ -146,6 +146,12 @@ class Connection:
         self._lock = threading.Lock()
         self._is_root = False
         self.home = ""
+        self._count_lock = threading.Lock()
+        self.exec_count = 0
+        """Calls of ``exec`` so far, including the one in ``open``. Each call opens one SSH
+        channel and sends one exec request, so this counts round trips."""
+        self.tunnel_count = 0
+        """Calls of ``open_tunnel`` so far, including those that failed."""
 
     def __enter__(self) -> Connection:
         return self
@@ -276,6 +282,8 @@ class Connection:
         out = _Collector(collect_limit, on_stdout)
         err = _Collector(collect_limit, stderr_sink)
         deadline = time.monotonic() + timeout
+        with self._count_lock:
+            self.exec_count += 1
         channel = self._open_channel(
             lambda t: t.open_session(timeout=min(timeout, CHANNEL_OPEN_TIMEOUT))
         )
@@ -382,6 +390,8 @@ class Connection:
             ConnectionLost: the SSH connection broke.
             RemoteTimeout: the server did not respond within ``timeout``.
         """
+        with self._count_lock:
+            self.tunnel_count += 1
         transport = self._active_transport()
         target = format_host_port(host, port)
         failure: RemoteError | None = None

@@ -15,10 +15,16 @@ from typing import Literal
 
 from workshop_tui.core.checks import CheckResult
 from workshop_tui.core.checks.engine import evaluate_checks
-from workshop_tui.core.errors import RemoteError, WorkshopError
+from workshop_tui.core.errors import ConnectionLost, RemoteError, WorkshopError
 from workshop_tui.core.hostkeys import KnownHosts
 from workshop_tui.core.lessons import Lesson, Step
-from workshop_tui.core.progress import ProgressStore, RunRecord, ServerProgress, StepState
+from workshop_tui.core.probes import new_boundary
+from workshop_tui.core.progress import ProgressStore, RunRecord, ServerProgress
+from workshop_tui.core.progress_sync import (
+    SharedProgressWriter,
+    facts_and_progress_command,
+    split_facts_output,
+)
 from workshop_tui.core.remote import Connection, HostKeyInfo, Login, NewKeyConfirmation
 from workshop_tui.core.runs import (
     RunHandle,
@@ -28,6 +34,8 @@ from workshop_tui.core.runs import (
     start_run,
     stop_run,
 )
+from workshop_tui.core.session_progress import ProgressKeeping
+from workshop_tui.core.shared_progress import write_shared_progress
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +134,12 @@ class _OutputDecoder:
             self.on_output(OutputChunk(stream, text))
 
 
-class Session:
-    """An attendee's connection to their VPS, the variables derived from it, and progress."""
+class Session(ProgressKeeping):
+    """An attendee's connection to their VPS, the variables derived from it, and progress.
+
+    Progress is saved on this computer and, in the background, in the progress file on
+    the VPS (see :mod:`workshop_tui.core.shared_progress`), where the board reads it.
+    """
 
     def __init__(
         self,
@@ -137,18 +149,35 @@ class Session:
         progress_store: ProgressStore,
         overrides: Mapping[str, str] | None = None,
         connect_timeout: float = 10.0,
+        team: str | None = None,
+        new_key_check: NewKeyConfirmation | None = None,
     ) -> None:
+        """Create a session. Nothing is sent until :meth:`connect`.
+
+        Args:
+            team: The team name that the progress file on the VPS records. Without it,
+                the name already in the file is kept.
+            new_key_check: Decides on the key of a host seen for the first time in
+                place of the ``confirm_new_key`` that :meth:`connect` is given, as a
+                roster's list of host key fingerprints does.
+        """
         self.login = login
         self.known_hosts = known_hosts
         self.progress_store = progress_store
         self.overrides = dict(overrides or {})
         self.connect_timeout = connect_timeout
+        self.team = team
+        self.new_key_check = new_key_check
         self.progress: ServerProgress = progress_store.load(login.target)
         self.facts: HostFacts | None = None
         self._connection: Connection | None = None
         self._lock = threading.Lock()
         self._save_lock = threading.RLock()
         self._progress_notice: str | None = None
+        self._shared_notice: str | None = None
+        self._shared_file_read = False
+        """True once a connect has read the progress file on the VPS."""
+        self.shared_writer = SharedProgressWriter(login.target, self._upload_shared_progress)
 
     # Connection ----------------------------------------------------------------------
 
@@ -175,13 +204,19 @@ class Session:
                 login failed, and the message tells the attendee what to do.
         """
         connection = Connection(self.login, self.known_hosts, connect_timeout=self.connect_timeout)
-        host_key = connection.open(confirm_new_key)
+        host_key = connection.open(self.new_key_check or confirm_new_key)
+        # The progress file on the VPS is read in the same command as the host facts,
+        # so that connecting costs no extra round trip.
+        boundary = new_boundary()
         try:
-            result = connection.exec(FACTS_COMMAND, timeout=self.connect_timeout)
+            result = connection.exec(
+                facts_and_progress_command(FACTS_COMMAND, boundary), timeout=self.connect_timeout
+            )
+            facts_text, shared_text = split_facts_output(
+                result.stdout.decode("utf-8", "replace"), boundary
+            )
             self.facts = HostFacts.parse(
-                result.stdout.decode("utf-8", "replace"),
-                is_root=connection.is_root,
-                home=connection.home,
+                facts_text, is_root=connection.is_root, home=connection.home
             )
         except WorkshopError:
             connection.close()
@@ -191,15 +226,30 @@ class Session:
         if old is not None:
             old.close()
         self._bind_progress_to(host_key.fingerprint)
+        if not self._shared_file_read:
+            self._merge_shared_progress(shared_text)
+            self._shared_file_read = True
+        self.shared_writer.resume()
         logger.info("connected to %s (%s)", self.login.target, self.facts.fqdn)
         return ConnectReport(host_key=host_key, facts=self.facts)
 
     def close(self) -> None:
-        """Close the connection; commands already started keep running on the VPS."""
+        """Finish writing the progress file on the VPS, then close the connection.
+
+        Waits at most ``CLOSE_FLUSH_SECONDS`` for that write. Commands already started
+        keep running on the VPS.
+        """
+        self.shared_writer.close()
         with self._lock:
             connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
+
+    def _upload_shared_progress(self, data: bytes) -> None:
+        connection = self._connection
+        if connection is None or not connection.is_open:
+            raise ConnectionLost(f"not connected to {self.login.target}")
+        write_shared_progress(connection, data)
 
     # Values and progress -------------------------------------------------------------
 
@@ -221,51 +271,6 @@ class Session:
             values.update({k: v for k, v in lesson.variables.items() if v is not None})
         values.update(self.overrides)
         return values
-
-    @property
-    def progress_warning(self) -> str | None:
-        """A message about saved progress that was reset or could not be read, or None."""
-        return self._progress_notice or self.progress_store.warning
-
-    def _bind_progress_to(self, fingerprint: str) -> None:
-        """Start afresh when the saved progress belongs to another machine at this address.
-
-        A reinstalled VPS or a re-created lab host keeps its address but has a new host
-        key and none of the work. The old progress is kept under the old key's name.
-        """
-        recorded = self.progress.host_key
-        if recorded == fingerprint:
-            return
-        if recorded is not None and self.progress.lessons:
-            self.progress_store.save(f"{self.login.target} {recorded}", self.progress)
-            self.progress = ServerProgress()
-            self._progress_notice = (
-                f"{self.login.target} is a new machine (its host key changed), so your "
-                "progress starts again from the first step."
-            )
-            logger.info("progress for %s reset: host key changed", self.login.target)
-        self.progress.host_key = fingerprint
-        self.save_progress()
-
-    def save_progress(self) -> None:
-        """Write the progress to disk now.
-
-        The UI thread and a worker thread may both save. The lock allows one write of
-        this session at a time, so the file never goes back to an older state.
-        """
-        with self._save_lock:
-            self.progress_store.save(self.login.target, self.progress)
-
-    def set_position(self, lesson: Lesson, step: Step) -> None:
-        """Remember that the attendee is looking at ``step`` of ``lesson``."""
-        self.progress.current_lesson = lesson.id
-        self.progress.lesson(lesson.id).current_step = step.id
-        self.save_progress()
-
-    def set_step_state(self, lesson: Lesson, step: Step, state: StepState) -> None:
-        """Record the outcome of running or checking a step."""
-        self.progress.lesson(lesson.id).steps[step.id] = state
-        self.save_progress()
 
     # Running and checking --------------------------------------------------------------
 
@@ -404,6 +409,5 @@ class Session:
         results = evaluate_checks(
             self.connection, step.checks, self.values(lesson), allow_wait=allow_wait
         )
-        passed = all(result.passed for result in results)
-        self.set_step_state(lesson, step, "passed" if passed else "failed")
+        self._record_check(lesson, step, passed=all(result.passed for result in results))
         return results

@@ -14,6 +14,12 @@ import re
 import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # Only for annotations: lessons import this module, so a runtime import would loop.
+    from workshop_tui.core.lessons.model import Lesson
+    from workshop_tui.core.login import Login
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -25,6 +31,32 @@ BUILTIN_VARIABLES: Mapping[str, str] = {
     "fqdn": "the VPS's fully qualified name, as `hostname -f` prints it",
     "domain": "the mail domain of the VPS; the fqdn unless the facilitator sets another",
 }
+
+
+def lesson_values(
+    login: Login,
+    hostname: str | None,
+    fqdn: str | None,
+    lesson: Lesson | None,
+    overrides: Mapping[str, str],
+) -> dict[str, str]:
+    """Return the variable values of one login, for ``lesson`` if given.
+
+    ``hostname`` and ``fqdn`` are what the VPS printed after login, or None before
+    that; ``domain`` defaults to the fqdn. Lesson defaults win over those, and
+    ``overrides`` (``--var`` options, or a roster's team variables) win over all.
+    """
+    values = {"user": login.user, "host": login.host, "port": str(login.port)}
+    if hostname is not None:
+        values["hostname"] = hostname
+    if fqdn is not None:
+        values.update(fqdn=fqdn, domain=fqdn)
+    if lesson is not None:
+        values.update(
+            {name: value for name, value in lesson.variables.items() if value is not None}
+        )
+    values.update(overrides)
+    return values
 
 
 class MissingVariable(KeyError):

@@ -27,7 +27,7 @@ from workshop_tui.lab.lab import (
     lab_command,
     lab_names,
 )
-from workshop_tui.lab.naming import MAX_HOSTS, host_index
+from workshop_tui.lab.naming import MAX_HOSTS, host_index, lab_dir
 
 
 def _print_progress(message: str) -> None:
@@ -185,9 +185,28 @@ def _up(arguments: argparse.Namespace, out: TextIO) -> int:
     names = ", ".join(host.name for host in hosts)
     _print_progress(f"Trusted the host keys of {names} in {known_hosts}")
     print(format_logins(hosts), file=out, flush=True)
+    _write_roster(arguments, hosts)
     _print_progress(f"Show these logins again with `{_command(arguments, 'status')}`.")
     _print_progress(f"Remove the lab with `{_command(arguments, 'down')}`.")
     return 0
+
+
+def _write_roster(arguments: argparse.Namespace, hosts: Sequence[LabHost]) -> None:
+    """Write the roster of the lab's hosts and print the commands that use it."""
+    # Imported here because the roster loads paramiko, which `--help` must not.
+    from workshop_tui.core.lessons import load_catalog
+    from workshop_tui.lab import roster
+
+    path = arguments.roster or roster.default_roster_path(arguments.name)
+    lessons = [lesson.id for lesson in load_catalog()]
+    roster.write_lab_roster(path, arguments.name, hosts, lessons)
+    roster.remember_roster_path(lab_dir(arguments.root, arguments.name), path)
+    _print_progress(
+        f"Wrote the roster of {count_hosts(len(hosts))} to {path.absolute()} "
+        "(mode 0600, because it contains passwords). Next:"
+    )
+    for line in roster.next_commands(path):
+        _print_progress(line)
 
 
 def pin_lab_host_keys(hosts: Sequence[LabHost], known_hosts: Path | None = None) -> Path:
@@ -212,12 +231,18 @@ def pin_lab_host_keys(hosts: Sequence[LabHost], known_hosts: Path | None = None)
 
 
 def _status(arguments: argparse.Namespace, out: TextIO) -> int:
+    from workshop_tui.lab.roster import remembered_roster_path
+
     lab = _make_lab(arguments)
     status = lab.status()
     if not status.exists:
         raise LabError(f"no lab named {lab.name}; start one with `{_command(arguments, 'up')}`")
     up_command = _command(arguments, "up", _up_options(status))
     print(format_status(status, up_command, _command(arguments, "down")), file=out)
+    roster_path = remembered_roster_path(lab_dir(arguments.root, arguments.name))
+    if roster_path is not None:
+        missing = "" if roster_path.exists() else " (the file no longer exists)"
+        print(f"\nRoster: {roster_path}{missing}", file=out)
     return 0
 
 
@@ -293,9 +318,18 @@ def add_lab_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     )
     commands = lab_parser.add_subparsers(dest="lab_command", required=True, metavar="COMMAND")
 
-    up = commands.add_parser("up", help="start practice hosts and print their logins")
+    up = commands.add_parser(
+        "up", help="start practice hosts, print their logins and write a roster for them"
+    )
     up.add_argument(
         "-n", "--count", type=_host_count, default=1, help="number of hosts (default 1)"
+    )
+    up.add_argument(
+        "--roster",
+        type=Path,
+        metavar="FILE",
+        help="write the roster of the hosts, one team per host, to FILE (replaced if it "
+        "exists; default: ./NAME-roster.toml)",
     )
     _add_common(up)
     up.set_defaults(handler=_handle(_up))

@@ -58,6 +58,8 @@ class AttendeeSession(Protocol):
 
     def set_step_state(self, lesson: Lesson, step: Step, state: StepState) -> None: ...
 
+    def set_hand_raised(self, raised: bool) -> None: ...
+
 
 SessionFactory = Callable[[Login], AttendeeSession]
 """Creates the session for a login; called in a worker thread, so it may read files."""

@@ -16,6 +16,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from workshop_tui.core.checks import Check, CheckFieldError, parse_check
+from workshop_tui.core.checks.shell import CommandCheck
 from workshop_tui.core.errors import LessonError, LessonProblem
 from workshop_tui.core.lessons.model import (
     DEFAULT_COMMAND_TIMEOUT,
@@ -439,8 +440,10 @@ class _LessonParser:
             for check in step.checks:
                 for name in sorted(check.variables_used() - known):
                     self.problem(check.line, f"undefined variable {{{{ {name} }}}}")
-                if hasattr(check, "run"):
-                    self.check_unsafe(str(check.run), check.line + 1)
+                # Only a command check's script is pasted into the shell as written; the
+                # other check types quote every value they put into their scripts.
+                if isinstance(check, CommandCheck):
+                    self.check_unsafe(check.run, check.line + 1)
 
     def check_placeholders(self, text: str, line: int, known: set[str], *, in_prose: bool) -> None:
         for placeholder in iter_placeholders(text):

@@ -13,7 +13,11 @@ from workshop_tui.ui.dialogs.confirm import ConfirmDialog
 from workshop_tui.ui.dialogs.lesson_done import LessonDoneDialog
 from workshop_tui.ui.dialogs.markdown_dialog import MarkdownDialog
 from workshop_tui.ui.screens.step_jobs import StepJobsScreen
-from workshop_tui.ui.screens.step_keys import QUIT_SHOWN_FROM_WIDTH, STEP_BINDINGS
+from workshop_tui.ui.screens.step_keys import (
+    ASK_HELP_SHOWN_FROM_WIDTH,
+    QUIT_SHOWN_FROM_WIDTH,
+    STEP_BINDINGS,
+)
 from workshop_tui.ui.screens.step_text import (
     STOP_QUESTION,
     initial_status,
@@ -104,6 +108,7 @@ class StepScreen(StepJobsScreen):
         self.set_class(not step.commands and not step.checks, "-reading")
         self._show_initial_status()
         self._save_position()
+        self.show_hand()
         self.refresh_bindings()
 
     def _show_initial_status(self) -> None:
@@ -159,6 +164,8 @@ class StepScreen(StepJobsScreen):
             return self._details_offered()
         if action == "quit":
             return self.size.width >= QUIT_SHOWN_FROM_WIDTH
+        if action == "ask_help":
+            return self.size.width >= ASK_HELP_SHOWN_FROM_WIDTH
         if action in ("show_output", "show_checks"):
             # Wide terminals and reading steps show no tabs, so there is nothing to switch.
             if not self.has_class("-narrow") or self.has_class("-reading"):
@@ -238,7 +245,7 @@ class StepScreen(StepJobsScreen):
             self.show_panel("checks")
             self.notify("The hints are under the failed checks.")
         else:
-            self.notify("This step has no hint. Ask a facilitator if you are stuck.")
+            self.notify("This step has no hint. Press a to ask a facilitator if you are stuck.")
 
     def action_details(self) -> None:
         self.query_one("#checks", ChecksPanel).toggle_evidence()
@@ -247,7 +254,7 @@ class StepScreen(StepJobsScreen):
     def action_solution(self) -> None:
         solution = self.step.solution
         if solution is None:
-            self.notify("This step has no written solution. Ask a facilitator for help.")
+            self.notify("This step has no written solution. Press a to ask a facilitator for help.")
             return
         text = fill_in(solution, self.session.values(self.lesson))
         title = f"Solution: {self.step.title}"
@@ -266,6 +273,32 @@ class StepScreen(StepJobsScreen):
             ),
             show,
         )
+
+    def action_ask_help(self) -> None:
+        """Raise the attendee's hand for the board, or lower it when it is raised."""
+        raise_hand = self.session.progress.hand_raised_at is None
+        try:
+            self.session.set_hand_raised(raise_hand)
+        except OSError as error:
+            self.notify(f"Your raised hand could not be saved: {error}", severity="warning")
+            return
+        self.show_hand()
+        if not raise_hand:
+            self.notify("Hand lowered: the board no longer shows that you asked for help.")
+        elif self.workshop.link_state == "connected":
+            self.notify(
+                "✋ Help requested: a facilitator can see it on the board. "
+                "Press a again to lower your hand."
+            )
+        else:
+            self.notify(
+                "✋ Help requested. The board shows it once the app is connected again; "
+                "press a again to lower your hand.",
+                severity="warning",
+            )
+
+    def action_ask_help_key(self) -> None:
+        self.action_ask_help()
 
     def action_quit(self) -> None:
         self.workshop.request_quit()

@@ -28,6 +28,7 @@ from workshop_tui.ui.widgets.output_log import (
     OutputLog,
 )
 from workshop_tui.ui.widgets.reconnector import Reconnector
+from workshop_tui.ui.widgets.step_header import StepHeader
 from workshop_tui.ui.widgets.step_runner import Job, StepRunner
 
 Phase = Literal["idle", "running", "checking", "reconnecting"]
@@ -92,6 +93,14 @@ class StepJobsScreen(WorkshopScreen):
     def set_checks_label(self, label: str) -> None:
         """Set the text of the tab that leads to the checks."""
         self.query_one("#checks-tab", Tab).label = label
+
+    def show_hand(self) -> bool:
+        """Show in the header whether the hand is raised, and return whether it was lowered."""
+        header = self.query_one(StepHeader)
+        was_raised = header.text.hand_raised
+        raised = self.session.progress.hand_raised_at is not None
+        header.show_hand(raised)
+        return was_raised and not raised
 
     def after_done(self) -> str:
         """Return what to do after the step on screen is done."""
@@ -198,6 +207,12 @@ class StepJobsScreen(WorkshopScreen):
         failed = sum(not result.passed for result in message.results)
         if failed == 0:
             self.set_status(f"✓ Step done. {self.after_done()}", "done")
+            # The session lowers a raised hand when the current step's checks pass.
+            if self.show_hand():
+                self.notify(
+                    "The step passed, so your raised hand was lowered. "
+                    "Press a if you still want a facilitator to come over."
+                )
             return
         if self.never_ran():
             advice = "This step's commands have not run yet, so press r to run them first."

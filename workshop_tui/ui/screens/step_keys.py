@@ -9,6 +9,11 @@ QUIT_SHOWN_FROM_WIDTH = 90
 columns wide (idle, on a narrow layout, with v, and with e in place of p). Tests check
 footers at 80, 90, 100 and 160 columns."""
 
+ASK_HELP_SHOWN_FROM_WIDTH = 100
+"""Terminal width from which the footer shows "a Ask help". With it and Quit, the footer
+is at most 99 columns wide (in the same case as above). In narrower terminals a still
+works, and the messages about a missing hint or solution name it."""
+
 STEP_BINDINGS: list[BindingType] = [
     Binding("r", "run", "Run", tooltip="Run this step's commands on your server.", id="step.run"),
     Binding("c", "check", "Check", tooltip="Check whether this step worked.", id="step.check"),
@@ -34,6 +39,16 @@ STEP_BINDINGS: list[BindingType] = [
         tooltip="Show the solution, after asking.",
         id="step.solution",
     ),
+    # Shown in the footer from ASK_HELP_SHOWN_FROM_WIDTH on. The hidden binding below
+    # keeps a working in narrower terminals.
+    Binding(
+        "a",
+        "ask_help",
+        "Ask help",
+        tooltip="Ask a facilitator to come over; press a again to lower your hand.",
+        id="step.ask-help",
+    ),
+    Binding("a", "ask_help_key", "Ask help", show=False, id="step.ask-help-key"),
     Binding(
         "t",
         "app.open_terminal",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from textual.app import ComposeResult
@@ -20,6 +20,10 @@ LINK_LABELS: Mapping[LinkState, tuple[str, str]] = {
     "reconnecting": ("◌ reconnecting", "$warning"),
     "offline": ("○ offline", "$error"),
 }
+
+HAND_LABEL: tuple[str, str] = ("✋ Help requested", "bold $warning")
+"""Shown before the link while the attendee's hand is raised. It is never shortened, so
+at narrow widths the step title gives way to it."""
 
 LinkDetail = Literal["target", "state", "dot"]
 """How much of the link to show: target and state, the state alone, or only its symbol."""
@@ -77,16 +81,23 @@ class HeaderText:
     step_title: str
     target: str
     state: LinkState
+    hand_raised: bool = False
 
 
-def link_content(target: str, state: LinkState, detail: LinkDetail) -> Content:
-    """Return the right half of the header: ``target ● connected``, ``● connected`` or ``●``."""
+def link_content(
+    target: str, state: LinkState, detail: LinkDetail, *, hand_raised: bool = False
+) -> Content:
+    """Return the right half of the header: ``target ● connected``, ``● connected`` or ``●``.
+
+    A raised hand puts ``HAND_LABEL`` in front.
+    """
     label, style = LINK_LABELS[state]
     if detail == "dot":
         label = label.split(" ", 1)[0]
+    hand: list[str | tuple[str, str]] = [HAND_LABEL, "  "] if hand_raised else []
     if detail == "target":
-        return Content.assemble(f"{target} ", (label, style))
-    return Content.assemble((label, style))
+        return Content.assemble(*hand, f"{target} ", (label, style))
+    return Content.assemble(*hand, (label, style))
 
 
 def fit_header(text: HeaderText, width: int) -> tuple[Content, Content]:
@@ -100,7 +111,7 @@ def fit_header(text: HeaderText, width: int) -> tuple[Content, Content]:
     step = Content(f"Step {text.number} of {text.total}: ")
     separator = Content(" · ")
     for layout in (*LAYOUTS, FALLBACK):
-        link = link_content(text.target, text.state, layout.link)
+        link = link_content(text.target, text.state, layout.link, hand_raised=text.hand_raised)
         fixed = step.cell_length + GAP + link.cell_length
         lesson_min = 0
         if layout.lesson_min is not None:
@@ -142,18 +153,25 @@ class StepHeader(Horizontal):
 
     def show_step(self, lesson_title: str, number: int, total: int, step_title: str) -> None:
         """Show ``Lesson · Step 3 of 6: Title``, shortened to fit."""
-        self.text = HeaderText(
-            lesson_title, number, total, step_title, self.text.target, self.text.state
+        self.text = replace(
+            self.text,
+            lesson_title=lesson_title,
+            number=number,
+            total=total,
+            step_title=step_title,
         )
         self._update()
 
     def show_link(self, target: str, state: LinkState) -> None:
         """Show the login target and the connection state in its colour, as room allows."""
-        text = self.text
-        self.text = HeaderText(
-            text.lesson_title, text.number, text.total, text.step_title, target, state
-        )
+        self.text = replace(self.text, target=target, state=state)
         self._update()
+
+    def show_hand(self, raised: bool) -> None:
+        """Show or hide that the attendee asked a facilitator for help."""
+        if raised != self.text.hand_raised:
+            self.text = replace(self.text, hand_raised=raised)
+            self._update()
 
     def on_resize(self, event: Resize) -> None:
         self._update()

@@ -1,0 +1,384 @@
+"""Reading one team's VPS for the board: one SSH connection, one exec per refresh.
+
+A refresh sends a single probe batch that reads the attendee app's progress file,
+prints the end of the current step's latest run output and runs the shell checks of
+the team's current lesson. Protocol checks run at the same time in their own tunnels.
+The board only reads: nothing here changes a file or a service on the VPS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from workshop_tui.core.board.model import Reach, TeamSnapshot
+from workshop_tui.core.board.reading import (
+    current_run,
+    describe_progress_problem,
+    group_by_step,
+    missing_variables,
+    output_probe,
+    parse_output,
+    progress_probe,
+    read_progress,
+    steps_to_check,
+    unchecked,
+)
+from workshop_tui.core.checks import Check, CheckResult, ShellCheck
+from workshop_tui.core.checks.engine import evaluate_checks_with_probes
+from workshop_tui.core.errors import (
+    AuthenticationFailed,
+    HostKeyChanged,
+    HostKeyNotTrusted,
+    RemoteError,
+    SudoFailed,
+    WorkshopError,
+)
+from workshop_tui.core.hostkeys import KnownHosts, format_host_port
+from workshop_tui.core.lessons import Lesson, Step
+from workshop_tui.core.login import HostKeyInfo
+from workshop_tui.core.probes import NO_RECORD_STATUS, Probe, ProbeOutput
+from workshop_tui.core.progress import RunRecord, ServerProgress
+from workshop_tui.core.remote import Connection
+from workshop_tui.core.roster import Team
+from workshop_tui.core.session import FACTS_COMMAND, HostFacts
+from workshop_tui.core.variables import lesson_values
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL = 5.0
+"""Seconds between two refreshes of one team."""
+
+SUDO_RETRY_SECONDS = 60.0
+"""Seconds to leave out checks that need root after sudo refused them. Each try with a
+wrong password is a failed sudo attempt in the VPS's log, so the board does not repeat
+it on every refresh."""
+
+
+class _Refused(RemoteError):
+    """The VPS responded, but the board must not or cannot log in, and waiting does not help."""
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """The data of one exec, before it becomes a snapshot."""
+
+    snapshot: TeamSnapshot
+    lesson: Lesson | None
+    """The lesson whose checks ran."""
+
+    run: RunRecord | None
+    """The run whose output was read."""
+
+
+class TeamPoller:
+    """Reads one team's VPS; keeps its SSH connection open between refreshes.
+
+    ``refresh`` blocks, so the board calls it from a thread worker. One poller allows
+    one refresh at a time; a second caller waits for the first to finish.
+
+    Args:
+        team: The team and the login of its VPS, from the roster.
+        lessons: The lessons the board shows; checks of other lessons never run.
+        known_hosts: Host keys trusted on first use, shared by all pollers.
+        variables: Lesson variables from the roster (team, partner, ...); they win
+            over the values learned from the VPS and the lessons' defaults.
+        connect_timeout: Seconds allowed for each stage of logging in.
+    """
+
+    def __init__(
+        self,
+        team: Team,
+        lessons: Sequence[Lesson],
+        *,
+        known_hosts: KnownHosts,
+        variables: Mapping[str, str] = MappingProxyType({}),
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.team = team
+        self.lessons: dict[str, Lesson] = {lesson.id: lesson for lesson in lessons}
+        self.variables = dict(variables)
+        self.snapshot = TeamSnapshot(team)
+        """The latest snapshot; ``reach`` is "connecting" until the first refresh ends."""
+        self._connection = Connection(team.login, known_hosts, connect_timeout=connect_timeout)
+        self._connect_timeout = connect_timeout
+        self._facts: HostFacts | None = None
+        self._refresh_lock = threading.Lock()
+        self._closed = False
+        self._sudo_failed_at: float | None = None
+        self._sudo_problem = ""
+
+    @property
+    def _where(self) -> str:
+        return format_host_port(self.team.login.host, self.team.login.port)
+
+    def refresh(self) -> TeamSnapshot:
+        """Connect if needed, read the VPS and return the new snapshot.
+
+        Network and login problems (any ``RemoteError``) raise no exception. The
+        snapshot then has ``reach`` "unreachable" or "refused", a ``problem`` text and
+        the data of the last good refresh, and the next call tries again. After
+        :meth:`close`, this returns the latest snapshot without connecting.
+        """
+        with self._refresh_lock:
+            if self._closed:
+                return self.snapshot
+            connection = self._connection
+            execs_before, tunnels_before = connection.exec_count, connection.tunnel_count
+            try:
+                if not connection.is_open or self._facts is None:
+                    self._connect()
+                reading = self._read(self.snapshot)
+                if self._lags_behind(reading):
+                    # The progress file names another lesson or a new run than the one
+                    # this exec read, so read once more for a grid that matches it.
+                    reading = self._read(reading.snapshot)
+                snapshot = reading.snapshot
+            except RemoteError as error:
+                snapshot = self._failed(error)
+            snapshot = dataclasses.replace(
+                snapshot,
+                round_trips=connection.exec_count - execs_before,
+                tunnels=connection.tunnel_count - tunnels_before,
+            )
+            self._log_change(self.snapshot, snapshot)
+            self.snapshot = snapshot
+            if self._closed:
+                # close() ran during this refresh, which may have connected again.
+                connection.close()
+            return snapshot
+
+    def close(self) -> None:
+        """Close the SSH connection for good; later refreshes do nothing."""
+        self._closed = True
+        self._connection.close()
+
+    # Connecting --------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        """Log in, check the host key against the roster and learn the VPS's names."""
+        self._facts = None
+        seen: list[HostKeyInfo] = []
+
+        def confirm_new_key(info: HostKeyInfo) -> bool:
+            seen.append(info)
+            return not self.team.host_keys or info.fingerprint in self.team.host_keys
+
+        try:
+            info = self._connection.open(confirm_new_key)
+        except HostKeyNotTrusted:
+            raise _Refused(self._key_not_in_roster(seen[0].fingerprint)) from None
+        if self.team.host_keys and info.fingerprint not in self.team.host_keys:
+            # A key trusted before (known_hosts) must also be one the roster lists.
+            self._connection.close()
+            raise _Refused(self._key_not_in_roster(info.fingerprint))
+        result = self._connection.exec(FACTS_COMMAND, timeout=self._connect_timeout)
+        self._facts = HostFacts.parse(
+            result.stdout.decode("utf-8", "replace"),
+            is_root=self._connection.is_root,
+            home=self._connection.home,
+        )
+
+    def _key_not_in_roster(self, seen: str) -> str:
+        listed = ", ".join(self.team.host_keys)
+        return (
+            f"The host key of {self._where} is {seen}, which is not among the host_key "
+            f"fingerprints of team {self.team.name} in the roster (line {self.team.line}): "
+            f"{listed}. Check the roster; if the VPS was reinstalled, ask its provider for "
+            "the new fingerprint."
+        )
+
+    def _failed(self, error: RemoteError) -> TeamSnapshot:
+        """Return the previous snapshot with the reach and problem that ``error`` means."""
+        reach: Reach
+        if isinstance(error, _Refused | HostKeyChanged | AuthenticationFailed):
+            reach = "refused"
+        else:
+            # HostUnreachable, ConnectionLost, RemoteTimeout and any other RemoteError:
+            # the next refresh logs in again on a fresh connection.
+            reach = "unreachable"
+            self._connection.close()
+        return dataclasses.replace(self.snapshot, reach=reach, problem=str(error))
+
+    # Reading -----------------------------------------------------------------------
+
+    def _read(self, previous: TeamSnapshot) -> _Reading:
+        """Read the VPS in one exec, running the checks of the lesson that ``previous``
+        shows open (two execs when sudo refuses; see :meth:`_evaluate`)."""
+        lesson = self.lessons.get(previous.current_lesson or "")
+        run = current_run(previous.progress, lesson)
+        values = self._values(lesson)
+        checks = [
+            (step, check)
+            for step in (steps_to_check(lesson, previous.progress) if lesson else [])
+            for check in step.checks
+        ]
+        extra = [progress_probe()]
+        separator = ""
+        if run is not None:
+            probe, separator = output_probe(run)
+            extra.append(probe)
+        started = time.monotonic()
+        results, outputs, sudo_problem = self._evaluate(checks, values, extra)
+
+        if outputs[0].exit_status == NO_RECORD_STATUS:
+            # The batch did not even read the progress file, its first probe: the SSH
+            # server opened no channel in time or the batch timed out at once.
+            waited = time.monotonic() - started
+            raise RemoteError(
+                f"{self._where} did not respond to the board's request within {waited:.0f} s; "
+                "its network link may be down."
+            )
+        problems = [sudo_problem] if sudo_problem else []
+        progress, written_at = previous.progress, previous.written_at
+        try:
+            shared = read_progress(outputs[0])
+        except ValueError as error:
+            problems.append(describe_progress_problem(self._where, error))
+        else:
+            progress = shared.progress if shared is not None else None
+            written_at = shared.written_at if shared is not None else None
+            if (
+                shared is not None
+                and shared.team
+                and shared.team.casefold() != self.team.name.casefold()
+            ):
+                problems.append(
+                    f"The progress file on {self._where} was written for team {shared.team}, "
+                    f"not {self.team.name}; check the logins in the roster."
+                )
+        if progress is not None and progress.current_lesson not in (None, *self.lessons):
+            problems.append(
+                f"Team {self.team.name} has the lesson '{progress.current_lesson}' open, "
+                "which this board does not show."
+            )
+        snapshot = TeamSnapshot(
+            team=self.team,
+            reach="online",
+            problem=" ".join(problems) or None,
+            progress=progress,
+            written_at=written_at,
+            lesson_id=lesson.id if lesson else None,
+            results=group_by_step(results),
+            last_output=parse_output(outputs[1], separator) if run is not None else "",
+            polled_at=time.time(),
+        )
+        return _Reading(snapshot, lesson, run)
+
+    def _evaluate(
+        self,
+        checks: Sequence[tuple[Step, Check]],
+        values: Mapping[str, str],
+        extra: Sequence[Probe],
+    ) -> tuple[list[tuple[Step, CheckResult]], list[ProbeOutput], str]:
+        """Run the checks and the extra probes; return results, outputs and a sudo problem.
+
+        A check that needs a variable without a value fails with that reason instead
+        of running. When sudo refuses, the batch runs once more without the checks
+        that need root, which then fail with sudo's message.
+        """
+        results: dict[int, CheckResult] = {}
+        runnable: dict[int, Check] = {}
+        for index, (_, check) in enumerate(checks):
+            missing = missing_variables(check, values)
+            if missing:
+                names = ", ".join(f"{{{{ {name} }}}}" for name in missing)
+                results[index] = unchecked(
+                    check, f"not checked: the board has no value for {names}"
+                )
+            else:
+                runnable[index] = check
+        sudo_problem = ""
+        if self._sudo_failed_at is not None:
+            if time.monotonic() - self._sudo_failed_at < SUDO_RETRY_SECONDS:
+                sudo_problem = self._skip_root_checks(runnable, values, results)
+            else:
+                self._sudo_failed_at = None
+        try:
+            outputs = self._run_checks(runnable, values, extra, results)
+        except SudoFailed as error:
+            # The login works but sudo refuses (password changed, user removed from the
+            # sudo group, broken sudoers). The VPS is reachable and the team's position
+            # still readable, so the team stays "online" with the problem shown.
+            self._sudo_failed_at = time.monotonic()
+            self._sudo_problem = str(error)
+            logger.warning("team %s: sudo failed on %s: %s", self.team.name, self._where, error)
+            sudo_problem = self._skip_root_checks(runnable, values, results)
+            outputs = self._run_checks(runnable, values, extra, results)
+        return [(checks[i][0], results[i]) for i in range(len(checks))], outputs, sudo_problem
+
+    def _run_checks(
+        self,
+        runnable: Mapping[int, Check],
+        values: Mapping[str, str],
+        extra: Sequence[Probe],
+        results: dict[int, CheckResult],
+    ) -> list[ProbeOutput]:
+        indexes = list(runnable)
+        try:
+            found, outputs = evaluate_checks_with_probes(
+                self._connection, list(runnable.values()), values, extra, allow_wait=False
+            )
+        except RemoteError:
+            raise
+        except WorkshopError as error:
+            # Only a variable without a value raises here, which the filter above
+            # should have caught; fail the checks instead of the whole refresh.
+            logger.warning("team %s: checks could not run: %s", self.team.name, error)
+            for index, check in runnable.items():
+                results[index] = unchecked(check, f"not checked: {error}")
+            _, outputs = evaluate_checks_with_probes(
+                self._connection, [], values, extra, allow_wait=False
+            )
+            return outputs
+        results.update(zip(indexes, found, strict=True))
+        return outputs
+
+    def _skip_root_checks(
+        self,
+        runnable: dict[int, Check],
+        values: Mapping[str, str],
+        results: dict[int, CheckResult],
+    ) -> str:
+        """Move the checks that need root from ``runnable`` to failed ``results``."""
+        for index, check in list(runnable.items()):
+            if isinstance(check, ShellCheck) and check.probe(values).as_root:
+                del runnable[index]
+                results[index] = unchecked(check, f"not checked: {self._sudo_problem}")
+        return f"Checks that need root did not run: {self._sudo_problem}"
+
+    def _values(self, lesson: Lesson | None) -> dict[str, str]:
+        facts = self._facts
+        return lesson_values(
+            self.team.login,
+            facts.hostname if facts else None,
+            facts.fqdn if facts else None,
+            lesson,
+            self.variables,
+        )
+
+    def _lags_behind(self, reading: _Reading) -> bool:
+        """Return whether the progress just read names another lesson or run than was read."""
+        progress: ServerProgress | None = reading.snapshot.progress
+        lesson = self.lessons.get(progress.current_lesson or "") if progress else None
+        if lesson is not reading.lesson:
+            return True
+        run = current_run(progress, lesson)
+        return run is not None and (reading.run is None or run.remote_dir != reading.run.remote_dir)
+
+    def _log_change(self, old: TeamSnapshot, new: TeamSnapshot) -> None:
+        """Log a change of reach or problem once, not on every refresh."""
+        if (old.reach, old.problem) == (new.reach, new.problem):
+            return
+        target = self.team.login.target
+        if new.reach == "online" and new.problem is None:
+            logger.info("team %s (%s) is online", self.team.name, target)
+        elif new.reach == "online":
+            logger.warning("team %s (%s): %s", self.team.name, target, new.problem)
+        else:
+            logger.warning("team %s (%s) is %s: %s", self.team.name, target, new.reach, new.problem)

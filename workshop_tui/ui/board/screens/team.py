@@ -1,0 +1,165 @@
+"""One team in detail: login, reach, lesson and step, failing checks and the last output."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from workshop_tui.core.board.model import TeamSnapshot
+from workshop_tui.core.lessons import Lesson
+from workshop_tui.ui.board.display import (
+    CELL_STYLES,
+    HAND_STYLE,
+    display_text,
+    format_duration,
+    team_status,
+    team_values,
+)
+from workshop_tui.ui.board.screens.common import BoardView
+
+LABEL_WIDTH = 10
+
+
+def fact(label: str, *value: str | Text | tuple[str, str]) -> Text:
+    """Return one ``Label     value`` line of the facts."""
+    return Text.assemble((label.ljust(LABEL_WIDTH), "bold #8a8a8a"), *value)
+
+
+class TeamScreen(BoardView):
+    """Everything the board read about one team, updated after every refresh."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", tooltip="Back to the grid.", id="team.back"),
+        Binding("j", "scroll(1)", "Scroll", key_display="↑↓ j k", id="team.down"),
+        Binding("k", "scroll(-1)", "Scroll up", show=False, id="team.up"),
+    ]
+
+    def __init__(self, team_name: str) -> None:
+        super().__init__()
+        self.team_name = team_name
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="team-name")
+        with VerticalScroll(id="team-details"):
+            yield Static(id="team-facts")
+            yield Static(id="team-failing")
+            yield Static(id="team-output")
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#team-failing", Static).border_title = "Failing checks"
+        self.query_one("#team-output", Static).border_title = "Last output"
+        self.update_view()
+        self.query_one("#team-details", VerticalScroll).focus()
+
+    def action_scroll(self, offset: int) -> None:
+        details = self.query_one("#team-details", VerticalScroll)
+        if offset > 0:
+            details.scroll_down()
+        else:
+            details.scroll_up()
+
+    def update_view(self) -> None:
+        snapshot = self.board.snapshots[self.team_name]
+        lesson = self._lesson(snapshot)
+        self.query_one("#team-name", Static).update(
+            Text.assemble(("Team ", "#8a8a8a"), (self.team_name, "bold #ffffff"))
+        )
+        self.query_one("#team-facts", Static).update(self._facts(snapshot, lesson))
+        self.query_one("#team-failing", Static).update(self._failing(snapshot, lesson))
+        output = snapshot.last_output.rstrip("\n")
+        self.query_one("#team-output", Static).update(
+            Text.from_ansi(output) if output else Text("No output yet.", style="#8a8a8a")
+        )
+
+    def _lesson(self, snapshot: TeamSnapshot) -> Lesson | None:
+        """Return the lesson of the team's check results, or else the lesson it has open."""
+        lesson_id = snapshot.lesson_id or snapshot.current_lesson
+        for lesson in self.board.lessons:
+            if lesson.id == lesson_id:
+                return lesson
+        return None
+
+    def _facts(self, snapshot: TeamSnapshot, lesson: Lesson | None) -> Text:
+        now = self.board.clock()
+        lines = [
+            fact("Login", snapshot.team.login.target),
+            fact("Partner", snapshot.team.partner or "–"),
+            fact("Reach", self._reach_text(snapshot, now)),
+            fact("Lesson", self._lesson_text(snapshot, lesson)),
+            fact("Step", self._step_text(snapshot, lesson)),
+        ]
+
+        time_on_step = snapshot.time_on_step(now)
+        if time_on_step is not None:
+            lines.append(fact("On step", format_duration(time_on_step)))
+
+        progress = snapshot.progress
+        if progress is not None and progress.hand_raised_at is not None:
+            waited = format_duration(max(0.0, now - progress.hand_raised_at))
+            lines.append(fact("Hand", (f"✋ raised {waited} ago", HAND_STYLE)))
+        else:
+            lines.append(fact("Hand", "not raised"))
+        return Text("\n").join(lines)
+
+    def _reach_text(self, snapshot: TeamSnapshot, now: float) -> Text:
+        """Return the status with the age of the data, and the problem on a line of its own."""
+        board = self.board
+        status = team_status(
+            snapshot,
+            now,
+            stale_after=board.stale_after,
+            down_since=board.down_since.get(self.team_name),
+        )
+        reach = Text.assemble(status.text)
+        age = snapshot.age(now)
+        if status.kind in ("online", "warning") and age is not None:
+            reach.append(f", read {format_duration(age)} ago")
+        if status.kind == "stale":
+            reach.append(f"  no new data for {format_duration(age or 0.0)}")
+        if snapshot.problem:
+            reach.append(f"\n{'':{LABEL_WIDTH}}{snapshot.problem}", style="#ffd75f")
+        return reach
+
+    def _lesson_text(self, snapshot: TeamSnapshot, lesson: Lesson | None) -> str:
+        current = snapshot.current_lesson
+        if current is None:
+            return "none open yet"
+        if lesson is None or lesson.id != current:
+            return f"{current} (not one of the board's lessons)"
+        return f"{lesson.title} ({lesson.id})"
+
+    def _step_text(self, snapshot: TeamSnapshot, lesson: Lesson | None) -> str:
+        step = snapshot.current_step(lesson) if lesson else None
+        if lesson is None or step is None:
+            return "–"
+        number = (lesson.step_index(step.id) or 0) + 1
+        values = team_values(self.board.roster, snapshot.team, lesson)
+        return f"{number} of {len(lesson.steps)}: {display_text(step.title, values)}"
+
+    def _failing(self, snapshot: TeamSnapshot, lesson: Lesson | None) -> Text:
+        if lesson is None:
+            return Text("No lesson open yet.", style="#8a8a8a")
+        failing = snapshot.failing_results(lesson)
+        if not failing:
+            return Text("✔ No check fails.", style=CELL_STYLES["done"])
+        values = team_values(self.board.roster, snapshot.team, lesson)
+        lines: list[Text] = []
+        for step, result in failing:
+            number = (lesson.step_index(step.id) or 0) + 1
+            lines.append(
+                Text.assemble(
+                    ("✖", CELL_STYLES["failing"]),
+                    f" Step {number} · ",
+                    (display_text(result.check.title, values), "bold"),
+                )
+            )
+            lines.append(Text(f"  {result.reason}", style="bold #ff8787"))
+            for line in result.evidence.splitlines():
+                lines.append(Text(f"    {line}", style="#b2b2b2"))
+        return Text("\n").join(lines)
