@@ -36,6 +36,7 @@ from workshop_tui.core.runs import (
 )
 from workshop_tui.core.session_progress import ProgressKeeping
 from workshop_tui.core.shared_progress import write_shared_progress
+from workshop_tui.core.variables import lesson_values
 
 logger = logging.getLogger(__name__)
 
@@ -260,17 +261,13 @@ class Session(ProgressKeeping):
         from the VPS.
         """
         facts = self.facts
-        values = {
-            "user": self.login.user,
-            "host": self.login.host,
-            "port": str(self.login.port),
-        }
-        if facts is not None:
-            values.update(hostname=facts.hostname, fqdn=facts.fqdn, domain=facts.fqdn)
-        if lesson is not None:
-            values.update({k: v for k, v in lesson.variables.items() if v is not None})
-        values.update(self.overrides)
-        return values
+        return lesson_values(
+            self.login,
+            facts.hostname if facts else None,
+            facts.fqdn if facts else None,
+            lesson,
+            self.overrides,
+        )
 
     # Running and checking --------------------------------------------------------------
 
