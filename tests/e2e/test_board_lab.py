@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from workshop_tui.core.board.poll import TeamPoller
 from workshop_tui.core.hostkeys import KnownHosts, fingerprint_from_base64
 from workshop_tui.core.lessons import Catalog, Lesson
 from workshop_tui.core.login import Login
-from workshop_tui.core.progress import LessonProgress, ProgressStore, ServerProgress
+from workshop_tui.core.progress import LessonProgress, ProgressStore, ServerProgress, StepState
 from workshop_tui.core.remote import Connection
-from workshop_tui.core.roster import Team
+from workshop_tui.core.roster import Team, load_roster
 from workshop_tui.core.session import Session
 from workshop_tui.core.shared_progress import encode_shared_progress, write_shared_progress
 from workshop_tui.lab import Lab, LabHost
+from workshop_tui.lab.roster import write_lab_roster
+from workshop_tui.ui.board import BoardApp
+from workshop_tui.ui.board.command import team_poller_factory
 
+from ..ui.helpers import screen_text
 from .conftest import login_for
 
 pytestmark = pytest.mark.lab
@@ -81,11 +87,17 @@ def test_attendee_session_shows_on_board(
     assert all(result.passed for result in preseed_results), [r.reason for r in preseed_results]
 
 
-def plant_progress(host: LabHost, lesson: Lesson, step_id: str, known_hosts: KnownHosts) -> None:
-    """Write a progress file on ``host`` saying the team checked ``step_id`` and it failed."""
+def plant_progress(
+    host: LabHost, lesson: Lesson, step_id: str, known_hosts: KnownHosts, *, checked: bool = True
+) -> None:
+    """Write a progress file on ``host`` saying the team is at ``step_id``.
+
+    With ``checked``, the file also records that the team checked the step and it failed.
+    """
+    steps: dict[str, StepState] = {step_id: "failed"} if checked else {}
     progress = ServerProgress(
         current_lesson=lesson.id,
-        lessons={lesson.id: LessonProgress(current_step=step_id, steps={step_id: "failed"})},
+        lessons={lesson.id: LessonProgress(current_step=step_id, steps=steps)},
     )
     login = Login(host=host.address, user=host.user, port=host.port, password=host.user_password)
     with Connection(login, known_hosts) as connection:
@@ -137,3 +149,72 @@ def test_failing_step_and_lost_link(
     finally:
         poller.close()
     print(f"\nlost link reported after {noticed_after:.1f} s: {lost.problem}")
+
+
+async def test_board_app_follows_the_room(
+    practice_lab: tuple[Lab, list[LabHost]], catalog: Catalog, tmp_path: Path
+) -> None:
+    """The board as the command opens it, on the roster that `lab up` writes."""
+    lab, hosts = practice_lab
+    lesson = postfix(catalog)
+    about, preseed, install = lesson.steps[0], lesson.steps[1], lesson.steps[2]
+    roster_path = tmp_path / "roster.toml"
+    write_lab_roster(roster_path, lab.name, hosts, [lesson.id])
+    roster = load_roster(roster_path, known_lessons=[lesson.id])
+    known_hosts = KnownHosts(tmp_path / "board" / "known_hosts")
+    plant_progress(hosts[0], lesson, about.id, known_hosts, checked=False)
+    plant_progress(hosts[1], lesson, install.id, known_hosts)
+
+    attendee = Session(
+        roster.team("team-1").login,
+        known_hosts=KnownHosts(tmp_path / "attendee" / "known_hosts"),
+        progress_store=ProgressStore(tmp_path / "attendee" / "progress.json"),
+        team="team-1",
+    )
+    app = BoardApp(
+        roster, [lesson], team_poller_factory(roster, [lesson], known_hosts), interval=1.0
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: "✖" in row_of(screen_text(pilot), "team-2"))
+        assert "▶  ·  ·" in row_of(screen_text(pilot), "team-1")
+        assert "postfix is not installed" in screen_text(pilot)
+
+        # The attendee moves on while the board runs; the board follows within refreshes.
+        attendee.connect()
+        try:
+            attendee.set_position(lesson, about)
+            attendee.check_step(lesson, about)
+            attendee.set_position(lesson, preseed)
+            assert attendee.shared_writer.wait_until_idle(WRITE_WAIT_SECONDS)
+        finally:
+            attendee.close()
+        await wait_until(pilot, lambda: "✔  ▶  ·" in row_of(screen_text(pilot), "team-1"))
+
+        lab.set_link(hosts[1].name, False)
+        try:
+            await wait_until(
+                pilot, lambda: "UNREACHABLE" in row_of(screen_text(pilot), "team-2"), 60
+            )
+        finally:
+            lab.set_link(hosts[1].name, True)
+        await wait_until(pilot, lambda: "online" in row_of(screen_text(pilot), "team-2"), 60)
+        assert "✖" in row_of(screen_text(pilot), "team-2")
+
+
+async def wait_until(
+    pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 30
+) -> None:
+    """Let the board run until ``condition`` holds, or fail with the screen's text."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {seconds:g} s; screen:\n{screen_text(pilot)}")
+        await pilot.pause(0.25)
+
+
+def row_of(text: str, team: str) -> str:
+    """Return the grid line of ``team``, or "" while the board shows none."""
+    for line in text.splitlines():
+        if line.strip().startswith(team + " "):
+            return line
+    return ""

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from workshop_tui.core.errors import WorkshopError
 from workshop_tui.core.lessons import Catalog, Lesson, load_catalog
-from workshop_tui.core.roster import Roster, RosterError, load_roster
+from workshop_tui.core.roster import Roster, RosterError, Team, load_roster
+
+if TYPE_CHECKING:
+    # paramiko loads with these, and `workshop-tui --help` must not wait for it.
+    from workshop_tui.core.board.poll import TeamPoller
+    from workshop_tui.core.hostkeys import KnownHosts
 
 DEFAULT_ADDRESS = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -83,20 +90,27 @@ def run_board(arguments: argparse.Namespace) -> int:
     return _open_board(roster, lessons, arguments.interval)
 
 
-def _open_board(roster: Roster, lessons: list[Lesson], interval: float) -> int:
+def team_poller_factory(
+    roster: Roster, lessons: Sequence[Lesson], known_hosts: KnownHosts
+) -> Callable[[Team], TeamPoller]:
+    """Return the function that creates each team's poller, with the roster's variables."""
     from workshop_tui.core.board.poll import TeamPoller
-    from workshop_tui.core.hostkeys import KnownHosts
-    from workshop_tui.core.paths import known_hosts_file
-    from workshop_tui.core.roster import Team, team_variables
-    from workshop_tui.ui.board.app import BoardApp
-
-    known_hosts = KnownHosts(known_hosts_file())
+    from workshop_tui.core.roster import team_variables
 
     def make_poller(team: Team) -> TeamPoller:
         return TeamPoller(
             team, lessons, known_hosts=known_hosts, variables=team_variables(roster, team)
         )
 
+    return make_poller
+
+
+def _open_board(roster: Roster, lessons: list[Lesson], interval: float) -> int:
+    from workshop_tui.core.hostkeys import KnownHosts
+    from workshop_tui.core.paths import known_hosts_file
+    from workshop_tui.ui.board.app import BoardApp
+
+    make_poller = team_poller_factory(roster, lessons, KnownHosts(known_hosts_file()))
     app = BoardApp(roster, lessons, make_poller, interval=interval)
     app.run()
     return int(app.return_code or 0)
