@@ -236,11 +236,37 @@ def test_rejected_login_is_refused(vps: FakeVps, make_poller: Callable[..., Team
     assert PASSWORD not in (snapshot.problem or "")
 
 
-def test_refused_retries_next_refresh(vps: FakeVps, make_poller: Callable[..., TeamPoller]) -> None:
+def test_rejected_login_not_retried_at_once(
+    vps: FakeVps, make_poller: Callable[..., TeamPoller]
+) -> None:
+    vps.password_accepted = False
+    poller = make_poller()
+    refused = poller.refresh()
+    vps.password_accepted = True
+    again = poller.refresh()
+    assert again.reach == "refused"
+    assert again.round_trips == 0
+    assert again.problem == refused.problem
+
+
+def test_rejected_login_retried_later(
+    vps: FakeVps, make_poller: Callable[..., TeamPoller], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(poll, "LOGIN_RETRY_SECONDS", 0.0)
     vps.password_accepted = False
     poller = make_poller()
     assert poller.refresh().reach == "refused"
     vps.password_accepted = True
+    assert poller.refresh().reach == "online"
+
+
+def test_changed_key_retries_next_refresh(
+    vps: FakeVps, make_poller: Callable[..., TeamPoller]
+) -> None:
+    vps.key = "changed"
+    poller = make_poller()
+    assert poller.refresh().reach == "refused"
+    vps.key = "known"
     assert poller.refresh().reach == "online"
 
 

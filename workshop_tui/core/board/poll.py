@@ -59,6 +59,11 @@ SUDO_RETRY_SECONDS = 60.0
 wrong password is a failed sudo attempt in the VPS's log, so the board does not repeat
 it on every refresh."""
 
+LOGIN_RETRY_SECONDS = 60.0
+"""Seconds before logging in again after the VPS rejected the roster's login. Every try
+sends the password and leaves a failed login in the VPS's log, and a wrong password in
+the roster does not fix itself between two refreshes."""
+
 
 class _Refused(RemoteError):
     """The VPS responded, but the board must not or cannot log in, and waiting does not help."""
@@ -111,6 +116,7 @@ class TeamPoller:
         self._refresh_lock = threading.Lock()
         self._closed = False
         self._sudo_failed_at: float | None = None
+        self._login_rejected_at: float | None = None
         self._sudo_problem = ""
 
     @property
@@ -132,6 +138,8 @@ class TeamPoller:
             execs_before, tunnels_before = connection.exec_count, connection.tunnel_count
             try:
                 if not connection.is_open or self._facts is None:
+                    if self._login_rejected_recently():
+                        return self.snapshot
                     self._connect()
                 reading = self._read(self.snapshot)
                 if self._lags_behind(reading):
@@ -184,6 +192,13 @@ class TeamPoller:
             home=self._connection.home,
         )
 
+    def _login_rejected_recently(self) -> bool:
+        rejected_at = self._login_rejected_at
+        if rejected_at is None or time.monotonic() - rejected_at >= LOGIN_RETRY_SECONDS:
+            self._login_rejected_at = None
+            return False
+        return True
+
     def _key_not_in_roster(self, seen: str) -> str:
         listed = ", ".join(self.team.host_keys)
         return (
@@ -198,6 +213,8 @@ class TeamPoller:
         reach: Reach
         if isinstance(error, _Refused | HostKeyChanged | AuthenticationFailed):
             reach = "refused"
+            if isinstance(error, AuthenticationFailed):
+                self._login_rejected_at = time.monotonic()
         else:
             # HostUnreachable, ConnectionLost, RemoteTimeout and any other RemoteError:
             # the next refresh logs in again on a fresh connection.
