@@ -9,9 +9,9 @@ Ctrl-C. One poller per team connects, and the benchmark times refreshes of all t
 at once, one thread per team as the board runs them. Each team count is measured
 with two kinds of refresh, set by the progress file that the benchmark writes on
 every host (see ``KINDS``). Besides the wall time, each round records the CPU time of
-this process and of the lab hosts' cgroups, so the table shows how much of the
-growth comes from the board and how much from the lab hosts sharing this machine's
-CPUs. All numbers come from this one run on this machine; they are not targets.
+this process, of the lab hosts' cgroups and of the whole machine. The table thus shows
+how much of the growth comes from the board and how much from the lab hosts sharing
+this machine's CPUs. All numbers come from this one run on this machine; they are not targets.
 
 Every lab host's systemd takes inotify instances, and all hosts count against root's
 ``fs.inotify.max_user_instances``. When that limit (or ``max_user_watches``) is too
@@ -59,8 +59,8 @@ hosts' CPU time during the pause is recorded as their idle load."""
 INOTIFY = Path("/proc/sys/fs/inotify")
 INSTANCES_PER_HOST = 10
 WATCHES_PER_HOST = 1000
-# NOTE: estimates for the Debian 12 lab hosts. 19 hosts fit into 128 instances and
-# the 20th did not; the run prints the instances and watches in use after each start.
+# NOTE: estimates with a margin. In one run each Debian 12 lab host held about 7
+# instances and 25 watches, and the run prints what is in use after each start.
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Kind:
 
     name: str
     step: int
-    """Index of the current step in the Postfix lesson; the steps before it are done."""
+    """Index of the current step in the Postfix lesson. The steps before it are done."""
 
     description: str
 
@@ -100,7 +100,10 @@ class Round:
     """CPU seconds that this process (all pollers) used during the round."""
 
     hosts_cpu: float | None
-    """CPU seconds of all lab hosts' cgroups during the round; None if not readable."""
+    """CPU seconds of all lab hosts' cgroups during the round, or None if unreadable."""
+
+    machine_cpu: float
+    """CPU seconds that the whole machine was busy during the round, from /proc/stat."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ def hosts_cpu_seconds(lab: Lab) -> float | None:
     """Return the CPU seconds used so far by all hosts of ``lab``, from cgroup2 cpu.stat.
 
     The hosts' cgroups sit below one ``hosts`` cgroup, whose ``usage_usec`` includes
-    every process of every host. Only the cgroup2 tree has that file.
+    every process of every host. The ``name=systemd`` v1 hierarchy has no cpu.stat.
     """
     for directory in cgroups.existing(naming.cgroup_lab(lab.name) + "/hosts"):
         stat = directory / "cpu.stat"
@@ -162,6 +165,18 @@ def hosts_cpu_seconds(lab: Lab) -> float | None:
     return None
 
 
+def machine_cpu_seconds() -> float:
+    """Return the CPU seconds that all CPUs of this machine have been busy since boot.
+
+    Busy is every column of the ``cpu`` line of /proc/stat except idle and iowait.
+    Guest time is left out because user time already contains it. The counters step
+    in clock ticks (usually 10 ms), so a single short round is measured coarsely.
+    """
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def difference(after: float | None, before: float | None) -> float | None:
     return after - before if after is not None and before is not None else None
 
@@ -171,15 +186,16 @@ def difference(after: float | None, before: float | None) -> float | None:
 
 def refresh_all(pool: ThreadPoolExecutor, pollers: list[TeamPoller], lab: Lab) -> Round:
     """Refresh every poller at once and return what the round cost."""
-    hosts_before = hosts_cpu_seconds(lab)
+    hosts_before, machine_before = hosts_cpu_seconds(lab), machine_cpu_seconds()
     started, cpu_started = time.perf_counter(), time.process_time()
     snapshots = list(pool.map(lambda poller: poller.refresh(), pollers))
     wall, board_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     hosts_cpu = difference(hosts_cpu_seconds(lab), hosts_before)
+    machine_cpu = machine_cpu_seconds() - machine_before
     offline = [s.team.name for s in snapshots if s.reach != "online"]
     if offline:
         raise RuntimeError(f"teams not online during the benchmark: {', '.join(offline)}")
-    return Round(wall, board_cpu, hosts_cpu)
+    return Round(wall, board_cpu, hosts_cpu, machine_cpu)
 
 
 def check_kind(pollers: list[TeamPoller], lesson: Lesson, kind: Kind) -> None:
@@ -231,20 +247,20 @@ def measure(
 # Output --------------------------------------------------------------------------------
 
 
-def medians(item: Measurement) -> tuple[float, float, float | None, float | None]:
-    """Return the medians of wall time, board CPU, hosts' CPU and CPU busy share."""
+def medians(item: Measurement) -> tuple[float, float, float | None, float | None, float]:
+    """Return the medians of wall time, board CPU, hosts' CPU, the rest of the machine's
+    CPU and the machine's busy share."""
     cpus = os.cpu_count() or 1
     hosts = [r.hosts_cpu for r in item.rounds if r.hosts_cpu is not None]
-    busy = [
-        (r.board_cpu + r.hosts_cpu) / (r.wall * cpus)
-        for r in item.rounds
-        if r.hosts_cpu is not None
+    other = [
+        r.machine_cpu - r.board_cpu - r.hosts_cpu for r in item.rounds if r.hosts_cpu is not None
     ]
     return (
         statistics.median(r.wall for r in item.rounds),
         statistics.median(r.board_cpu for r in item.rounds),
         statistics.median(hosts) if hosts else None,
-        statistics.median(busy) if busy else None,
+        statistics.median(other) if other else None,
+        statistics.median(r.machine_cpu / (r.wall * cpus) for r in item.rounds),
     )
 
 
@@ -260,18 +276,24 @@ def print_table(results: list[Measurement]) -> None:
     print()
     print(
         "refresh   teams  wall ms  ratio  board CPU ms  ratio  hosts CPU ms  ratio  "
-        "CPU busy  execs/host  tunnels/host"
+        "other CPU ms  CPU busy  execs/host  tunnels/host"
     )
     for kind in KINDS:
         rows = [item for item in results if item.kind == kind]
-        base = medians(rows[0]) if rows and rows[0].teams == 1 else (None, None, None, None)
+        if not rows:
+            continue
+        base = medians(rows[0]) if rows[0].teams == 1 else None
         for item in rows:
-            wall, board, hosts, busy = medians(item)
+            wall, board, hosts, other, busy = medians(item)
+            wall_x, board_x, hosts_x = (
+                (ratio(wall, base[0]), ratio(board, base[1]), ratio(hosts, base[2]))
+                if base
+                else (None, None, None)
+            )
             print(
-                f"{kind.name:8}  {item.teams:5d}  {cell(wall, 1000, 7)}  "
-                f"{cell(ratio(wall, base[0]), 1, 5, 2)}  {cell(board, 1000, 12)}  "
-                f"{cell(ratio(board, base[1]), 1, 5, 2)}  {cell(hosts, 1000, 12)}  "
-                f"{cell(ratio(hosts, base[2]), 1, 5, 2)}  {cell(busy, 100, 7)}%  "
+                f"{kind.name:8}  {item.teams:5d}  {cell(wall, 1000, 7)}  {cell(wall_x, 1, 5, 2)}  "
+                f"{cell(board, 1000, 12)}  {cell(board_x, 1, 5, 2)}  {cell(hosts, 1000, 12)}  "
+                f"{cell(hosts_x, 1, 5, 2)}  {cell(other, 1000, 12)}  {cell(busy, 100, 7)}%  "
                 f"{item.round_trips:10.2f}  {item.tunnels:12.2f}"
             )
     idle = ", ".join(
@@ -284,8 +306,9 @@ def print_table(results: list[Measurement]) -> None:
         f"Median of {ROUNDS} rounds per row; {os.cpu_count()} CPUs shared by the board "
         "and all lab hosts.\nRatios are to the 1-team row of the same refresh. wall: until "
         "the last team's refresh ended.\nboard CPU: this process, all pollers. hosts CPU: "
-        "all lab hosts' cgroups during the round.\nCPU busy: (board CPU + hosts CPU) / "
-        "(wall x CPUs); near 100% a round mostly waits for a CPU.\n"
+        "all lab hosts' cgroups during the round.\nother CPU: the rest of the machine's busy "
+        "time (kernel threads, interrupts, other programs).\nCPU busy: the machine's busy "
+        "time / (wall x CPUs); near 100% a round mostly waits for a CPU.\n"
         f"Lab hosts' CPU between rounds, ms per second: {idle or 'n/a'}."
     )
     for kind in KINDS:
@@ -339,7 +362,7 @@ def inotify_limits(hosts: int) -> Iterator[None]:
                 path.write_text(f"{value}\n")
             except OSError as error:
                 print(
-                    f"Could not raise fs.inotify.{name} from {current} to {value}: {error}. "
+                    f"Failed to raise fs.inotify.{name} from {current} to {value}: {error}. "
                     "The largest lab may fail to start.",
                     flush=True,
                 )

@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 
 from workshop_tui.core.board.model import TeamSnapshot
+from workshop_tui.core.board.pacing import next_refresh_delay, team_phase
 from workshop_tui.core.lessons import Lesson
 from workshop_tui.core.roster import Roster, Team
 from workshop_tui.ui.board.display import room_lesson
@@ -114,9 +115,11 @@ class BoardApp(App[None]):
             self.snapshots[team.name] = poller.snapshot
             pollers.append((team, poller))
         self.push_screen(BoardScreen())
-        for team, poller in pollers:
+        start = asyncio.get_running_loop().time()
+        for index, (team, poller) in enumerate(pollers):
+            phase = team_phase(start, index, len(pollers), self.interval)
             self.run_worker(
-                self._poll(team, poller),
+                self._poll(team, poller, phase),
                 name=f"poll {team.name}",
                 group="pollers",
                 description=f"reads the VPS of {team.name}",
@@ -124,8 +127,9 @@ class BoardApp(App[None]):
         # Durations and ages on screen grow by the second, also between refreshes.
         self.set_interval(1.0, self.update_views)
 
-    async def _poll(self, team: Team, poller: BoardPoller) -> None:
-        """Refresh ``poller`` every ``interval`` seconds, or sooner when woken, until cancelled."""
+    async def _poll(self, team: Team, poller: BoardPoller, phase: float) -> None:
+        """Refresh ``poller`` at once, then in its slot every ``interval`` seconds, or
+        sooner when woken, until cancelled. ``phase`` is a slot on the loop's clock."""
         loop = asyncio.get_running_loop()
         wake = self._wake[team.name]
         try:
@@ -133,8 +137,9 @@ class BoardApp(App[None]):
                 wake.clear()
                 snapshot = await loop.run_in_executor(self._threads, refresh_safely, poller, team)
                 self.post_message(self.SnapshotRead(snapshot))
+                delay = next_refresh_delay(loop.time(), phase, self.interval)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout=self.interval)
+                    await asyncio.wait_for(wake.wait(), timeout=delay)
         finally:
             # Textual cancels the workers when the app exits. Closing the connection
             # also makes a refresh that is still running in its thread end soon.

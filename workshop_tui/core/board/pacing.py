@@ -1,0 +1,34 @@
+"""When the board reads each team's VPS: spread over the interval, not all at once.
+
+Reading every VPS at the same moment makes a burst of SSH requests on the facilitator's
+Wi-Fi and, where several practice hosts share one machine, makes their checks compete
+for its CPUs. So each team gets a phase: team ``index`` of ``count`` refreshes at
+``start + index * interval / count`` plus whole intervals. The first refresh of every
+team still happens at once, so the board fills quickly when it opens.
+"""
+
+from __future__ import annotations
+
+import math
+
+MIN_GAP_FRACTION = 0.5
+"""The smallest pause between two refreshes of one team, as a fraction of the interval.
+When a refresh that the facilitator asked for ends close to the team's next slot, that
+slot is skipped, so the VPS is not read twice in a row."""
+
+
+def team_phase(start: float, index: int, count: int, interval: float) -> float:
+    """Return the time of the slot of team ``index`` of ``count``, on the clock of ``start``."""
+    return start + interval * index / max(count, 1)
+
+
+def next_refresh_delay(now: float, phase: float, interval: float) -> float:
+    """Return the seconds from ``now`` to the team's next slot ``phase + k * interval``.
+
+    The slot is at least ``MIN_GAP_FRACTION * interval`` after ``now``, so a team is
+    never read twice in quick succession. A refresh that took longer than the interval
+    waits for the next slot that is still ahead.
+    """
+    earliest = now + MIN_GAP_FRACTION * interval
+    slots = math.ceil((earliest - phase) / interval)
+    return phase + slots * interval - now
