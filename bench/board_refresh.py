@@ -47,7 +47,6 @@ from lab_bench import (
     check_kind,
     difference,
     hosts_cpu_seconds,
-    inotify_in_use,
     inotify_limits,
     machine_cpu_seconds,
     plant_progress,
@@ -61,6 +60,7 @@ from workshop_tui.core.errors import LabError
 from workshop_tui.core.hostkeys import KnownHosts
 from workshop_tui.core.lessons import Lesson, load_catalog
 from workshop_tui.lab import Lab
+from workshop_tui.lab.requirements import inotify_in_use
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 TEAM_COUNTS = (1, 5, 10, 20)

@@ -22,12 +22,11 @@ from workshop_tui.core.remote import Connection
 from workshop_tui.core.roster import Team
 from workshop_tui.core.shared_progress import encode_shared_progress, write_shared_progress
 from workshop_tui.lab import Lab, LabHost, cgroups, naming
+from workshop_tui.lab.requirements import INOTIFY, INOTIFY_INSTANCES_PER_HOST, inotify_in_use
 
-INOTIFY = Path("/proc/sys/fs/inotify")
-INSTANCES_PER_HOST = 10
 WATCHES_PER_HOST = 1000
-# NOTE: estimates with a margin. In one run each Debian 12 lab host held about 7
-# instances and 25 watches, and the run prints what is in use after each start.
+# NOTE: an estimate with a margin. In one run each Debian 12 lab host held about 25
+# watches, and the run prints what is in use after each start.
 
 
 @dataclass(frozen=True)
@@ -133,28 +132,6 @@ def ratio(value: float | None, base: float | None) -> float | None:
 # inotify limits ------------------------------------------------------------------------
 
 
-def inotify_in_use() -> tuple[int, int]:
-    """Return the inotify instances and watches that root's processes hold now.
-
-    Processes owned by another user, or that exit during the scan, are not counted.
-    """
-    instances = watches = 0
-    for process in Path("/proc").iterdir():
-        if not process.name.isdigit():
-            continue
-        try:
-            if process.stat().st_uid != 0:
-                continue
-            for fd in (process / "fd").iterdir():
-                if os.readlink(fd) == "anon_inode:inotify":
-                    instances += 1
-                    info = (process / "fdinfo" / fd.name).read_text()
-                    watches += info.count("inotify wd:")
-        except OSError:
-            continue
-    return instances, watches
-
-
 @contextmanager
 def inotify_limits(hosts: int) -> Iterator[None]:
     """Raise root's inotify limits for ``hosts`` more lab hosts if they are too low.
@@ -163,7 +140,7 @@ def inotify_limits(hosts: int) -> Iterator[None]:
     """
     instances, watches = inotify_in_use()
     needed = {
-        "max_user_instances": instances + hosts * INSTANCES_PER_HOST,
+        "max_user_instances": instances + hosts * INOTIFY_INSTANCES_PER_HOST,
         "max_user_watches": watches + hosts * WATCHES_PER_HOST,
     }
     old: dict[str, int] = {}

@@ -104,3 +104,29 @@ def test_real_tests_skip_without_tools(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert reason is not None
     assert "missing commands debootstrap" in reason
     assert ".ci/lab-packages" in reason
+
+
+@pytest.fixture
+def inotify_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fake /proc/sys/fs/inotify with a limit of 128 and 60 instances in use."""
+    (tmp_path / "max_user_instances").write_text("128\n")
+    monkeypatch.setattr(requirements, "INOTIFY", tmp_path)
+    monkeypatch.setattr(requirements, "inotify_in_use", lambda: (60, 900))
+    return tmp_path
+
+
+def test_inotify_enough_for_few_hosts(inotify_limit: Path) -> None:
+    requirements.check_inotify(6)
+
+
+def test_inotify_too_few_for_many_hosts(inotify_limit: Path) -> None:
+    with pytest.raises(LabError) as caught:
+        requirements.check_inotify(7)
+    message = str(caught.value)
+    assert "fs.inotify.max_user_instances is 128 and 60 are in use" in message
+    assert "sysctl fs.inotify.max_user_instances=256" in message
+
+
+def test_inotify_not_checked_without_new_hosts(inotify_limit: Path) -> None:
+    (inotify_limit / "max_user_instances").write_text("1\n")
+    requirements.check_inotify(0)

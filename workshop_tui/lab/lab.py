@@ -158,6 +158,8 @@ class Lab:
             if current is None and self._leftovers():
                 self._progress(f"Removing leftovers of an earlier run of lab {self.name}")
                 self._remove_everything(None)
+            running = set(current.hosts) if current is not None else set()
+            requirements.check_inotify(len(set(names) - running))
             created: list[str] = []
             try:
                 return self._up(current, names, created)
