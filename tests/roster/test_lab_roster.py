@@ -190,6 +190,7 @@ def test_lab_up_prints_next_commands(
     assert run_lab(["lab", "up", "-n", "2", "--name", "t1"]) == 0
     err = capsys.readouterr().err
     assert f"Wrote the roster of 2 hosts to {tmp_path / 't1-roster.toml'}" in err
+    assert "team-1 on alpha, team-2 on bravo" in err
     assert "workshop-tui board t1-roster.toml" in err
     assert "workshop-tui slips t1-roster.toml -o slips.html" in err
     assert "workshop-tui join t1-roster.toml --team team-1" in err

@@ -201,9 +201,11 @@ def _write_roster(arguments: argparse.Namespace, hosts: Sequence[LabHost]) -> No
     lessons = [lesson.id for lesson in load_catalog()]
     roster.write_lab_roster(path, arguments.name, hosts, lessons)
     roster.remember_roster_path(lab_dir(arguments.root, arguments.name), path)
+    names = roster.team_names(len(hosts))
+    teams = ", ".join(f"{team} on {host.name}" for team, host in zip(names, hosts, strict=True))
     _print_progress(
         f"Wrote the roster of {count_hosts(len(hosts))} to {path.absolute()} "
-        "(mode 0600, because it contains passwords). Next:"
+        f"(mode 0600, because it contains passwords): {teams}. Next:"
     )
     for line in roster.next_commands(path):
         _print_progress(line)
