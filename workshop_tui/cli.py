@@ -386,12 +386,23 @@ def _run_join(arguments: argparse.Namespace) -> int:
     catalog = load_catalog(arguments.lessons)
     try:
         roster = load_roster(arguments.roster, known_lessons=[lesson.id for lesson in catalog])
-        team = roster.team(arguments.team)
     except RosterError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         print(
             "workshop-tui: the roster cannot be used; ask a facilitator to fix it",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        team = roster.team(arguments.team)
+    except RosterError as error:
+        # The roster is fine; the name given with --team is not one of its teams.
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(
+            "workshop-tui: check the team name on your slip, or give one of the teams "
+            "listed above with --team NAME",
             file=sys.stderr,
         )
         return 1

@@ -136,6 +136,9 @@ class FakeVps:
     key: Literal["known", "new", "changed"] = "known"
     fingerprint: str = SEEN_FINGERPRINT
     password_accepted: bool = True
+    accepted_methods: tuple[str, ...] = ("publickey", "password")
+    """The login methods that the server names when it rejects a login."""
+
     sudo_works: bool = True
     hangs: bool = False
     """When set, every exec times out before the server responds."""
@@ -201,7 +204,10 @@ class FakeConnection:
         if info.first_use and confirm_new_key is not None and not confirm_new_key(info):
             raise HostKeyNotTrusted("You did not trust the key")
         if not self.vps.password_accepted:
-            raise AuthenticationFailed(f"{self.login.target} rejected the login")
+            # The message of the real login code, so the board's rewording is tested on it.
+            raise AuthenticationFailed(
+                "rejected", tried=["password"], accepted=self.vps.accepted_methods
+            )
         self._open = True
         self.exec_count += 1  # the real open runs one exec for the uid and home directory
         return info

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workshop_tui.core.board.pacing import next_refresh_delay, team_phase
+from workshop_tui.core.board.pacing import next_refresh_delay, stale_after, team_phase
 
 
 def test_phases_spread_over_interval() -> None:
@@ -37,3 +37,25 @@ def test_delay_before_phase() -> None:
 def test_delay_never_below_min_gap() -> None:
     delays = [next_refresh_delay(100.0 + tenth / 10, 100.0, 5.0) for tenth in range(100)]
     assert min(delays) >= 2.5
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [
+        (1.0, 11.5),  # 1.5 intervals plus 10 s for the refresh
+        (5.0, 17.5),
+        (20.0, 60.0),  # three intervals are longer
+    ],
+)
+def test_stale_threshold(interval: float, expected: float) -> None:
+    assert stale_after(interval) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("interval", [1.0, 5.0, 20.0])
+def test_longest_paced_gap_is_not_stale(interval: float) -> None:
+    # A refresh ends at 100 s, just too close to its team's slot, so the next refresh
+    # starts almost 1.5 intervals later and then takes 9 s.
+    phase = 100.0 + 0.5 * interval - 0.01
+    delay = next_refresh_delay(100.0, phase, interval)
+    assert delay == pytest.approx(1.5 * interval - 0.01)
+    assert delay + 9.0 < stale_after(interval)

@@ -52,13 +52,14 @@ def basics(catalog: Catalog) -> Lesson:
 
 @pytest.fixture
 def make_poller(catalog: Catalog, tmp_path: Path) -> Callable[..., TeamPoller]:
-    def make(team: Team | None = None, **variables: str) -> TeamPoller:
+    def make(team: Team | None = None, roster: Path | None = None, **variables: str) -> TeamPoller:
         return TeamPoller(
             team or make_team(),
             list(catalog),
             known_hosts=KnownHosts(tmp_path / "known_hosts"),
             variables=variables,
             connect_timeout=5,
+            roster=roster,
         )
 
     return make
@@ -234,6 +235,31 @@ def test_rejected_login_is_refused(vps: FakeVps, make_poller: Callable[..., Team
     snapshot = make_poller().refresh()
     assert snapshot.reach == "refused"
     assert PASSWORD not in (snapshot.problem or "")
+
+
+def test_rejected_login_names_roster_entry(
+    vps: FakeVps, make_poller: Callable[..., TeamPoller]
+) -> None:
+    vps.password_accepted = False
+    problem = make_poller(roster=Path("rooms/roster.toml")).refresh().problem or ""
+    assert problem.startswith(
+        "203.0.113.21 rejected the login of team team-1 as learner "
+        "(tried: password; the server accepts: publickey, password)."
+    )
+    assert problem.endswith("Check the user and password of team team-1 in rooms/roster.toml:7.")
+    assert "slip" not in problem
+    assert PASSWORD not in problem
+
+
+def test_rejected_login_without_password_method(
+    vps: FakeVps, make_poller: Callable[..., TeamPoller]
+) -> None:
+    vps.password_accepted = False
+    vps.accepted_methods = ("publickey",)
+    problem = make_poller(roster=Path("roster.toml")).refresh().problem or ""
+    assert "(tried: password; the server accepts: publickey)" in problem
+    assert "does not accept passwords: give team team-1 a key_file" in problem
+    assert "roster.toml:7" in problem
 
 
 def test_rejected_login_not_retried_at_once(

@@ -95,6 +95,8 @@ def test_join_unknown_team(roster_file: Path, capsys: pytest.CaptureFixture[str]
     error = capsys.readouterr().err
     assert "no team named 'team-7'" in error
     assert "team-1, team-2" in error
+    assert "check the team name on your slip" in error
+    assert "fix it" not in error
 
 
 def test_join_missing_roster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

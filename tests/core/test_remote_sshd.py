@@ -86,6 +86,13 @@ def test_failed_login_trusts_nothing(sshd: SshdServer, known_hosts: KnownHosts) 
     assert known_hosts.lookup("127.0.0.1", sshd.port) == []
 
 
+def test_failed_login_names_methods(sshd: SshdServer, known_hosts: KnownHosts) -> None:
+    with pytest.raises(AuthenticationFailed) as caught:
+        Connection(login_as(sshd, "wtsudo", password="wrong"), known_hosts).open()
+    assert caught.value.tried == ("password",)
+    assert "password" in caught.value.accepted
+
+
 def fingerprint_of_base64(key_base64: str) -> str:
     return fingerprint(paramiko.Ed25519Key(data=base64.b64decode(key_base64)))
 

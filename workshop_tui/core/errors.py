@@ -46,7 +46,17 @@ class HostUnreachable(RemoteError):
 
 
 class AuthenticationFailed(RemoteError):
-    """The server rejected the login (wrong user, password or key)."""
+    """The server rejected the login (wrong user, password or key), or no login method
+    could be tried (a key file that cannot be read)."""
+
+    def __init__(
+        self, message: str, *, tried: Sequence[str] = (), accepted: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.tried = tuple(tried)
+        """The login methods tried, such as ``password``; empty when none could be."""
+        self.accepted = tuple(accepted)
+        """The methods the server said it accepts; empty when it did not say."""
 
 
 class HostKeyChanged(RemoteError):

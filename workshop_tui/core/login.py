@@ -246,7 +246,9 @@ def _authenticate(transport: paramiko.Transport, login: Login) -> None:
             f"The connection to {login.target} broke during login. Check your Wi-Fi and try "
             "again; the server also ends a login that waits more than about two minutes."
         )
-    raise AuthenticationFailed(_auth_failure_message(login, tried, allowed))
+    raise AuthenticationFailed(
+        _auth_failure_message(login, tried, allowed), tried=tried, accepted=allowed
+    )
 
 
 def _auth_attempts(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import socket
 import sys
 from pathlib import Path
 from typing import ClassVar
@@ -12,9 +13,11 @@ import textual_serve.server
 
 from workshop_tui.cli import main
 from workshop_tui.core.errors import WorkshopError
+from workshop_tui.ui.board import serve
 from workshop_tui.ui.board.serve import (
     board_url,
     check_address,
+    check_port_free,
     is_loopback,
     serve_board,
     served_command,
@@ -128,10 +131,15 @@ class FakeServer:
         pass
 
 
+def no_port_check(address: str, port: int) -> None:
+    """Stands in for the port check, for addresses that this machine does not have."""
+
+
 def test_serve_warns_off_loopback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
+    monkeypatch.setattr(serve, "check_port_free", no_port_check)
     serve_board("workshop-tui board roster.toml", "192.0.2.10", 8080, "Workshop")
     captured = capsys.readouterr()
     assert "warning: anyone on the network" in captured.err
@@ -143,6 +151,29 @@ def test_serve_quiet_on_loopback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
+    monkeypatch.setattr(serve, "check_port_free", no_port_check)
     serve_board("workshop-tui board roster.toml", "127.0.0.1", 8080, "Workshop")
     assert "warning" not in capsys.readouterr().err
     assert FakeServer.created[-1].public_url == "http://127.0.0.1:8080"
+
+
+def test_taken_port_fails_before_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
+    created = len(FakeServer.created)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(WorkshopError, match=f"port {port}: Address already in use"):
+            serve_board("workshop-tui board roster.toml", "127.0.0.1", port, "Workshop")
+    assert "The board is served" not in capsys.readouterr().out
+    assert len(FakeServer.created) == created
+
+
+def test_free_port_passes_check() -> None:
+    with socket.socket() as finder:
+        finder.bind(("127.0.0.1", 0))
+        port = finder.getsockname()[1]
+    check_port_free("127.0.0.1", port)

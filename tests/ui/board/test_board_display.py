@@ -62,9 +62,28 @@ def test_status_stale_after_three_rounds(room: Room) -> None:
     assert team_status(old, NOW, stale_after=15, down_since=None).label == "STALE 0:16"
 
 
-def test_status_unreachable_counts_from_first_failure(room: Room) -> None:
+def test_status_unreachable_counts_from_last_read(room: Room) -> None:
     team = room.roster.teams[0]
     down = snapshot(team, room.lesson, at=0, reach="unreachable", polled_at=NOW - 600)
     status = team_status(down, NOW, stale_after=15, down_since=NOW - 75)
     assert status.kind == "unreachable"
-    assert status.label.strip() == "UNREACHABLE 1:15"
+    assert status.label.strip() == "UNREACHABLE 10:00"
+
+
+def test_status_never_read_counts_from_first_failure(room: Room) -> None:
+    team = room.roster.teams[0]
+    down = snapshot(team, room.lesson, at=0, reach="refused", polled_at=None)
+    status = team_status(down, NOW, stale_after=15, down_since=NOW - 75)
+    assert status.kind == "refused"
+    assert status.label.strip() == "REFUSED 1:15"
+
+
+def test_status_time_grows_from_stale_to_unreachable(room: Room) -> None:
+    # The data was read 19 s ago; the refresh that ends now fails.
+    team = room.roster.teams[0]
+    stale = snapshot(team, room.lesson, at=0, polled_at=NOW - 19)
+    down = snapshot(team, room.lesson, at=0, reach="unreachable", polled_at=NOW - 19)
+    before = team_status(stale, NOW, stale_after=15, down_since=None)
+    after = team_status(down, NOW + 1, stale_after=15, down_since=NOW + 1)
+    assert before.label == "STALE 0:19"
+    assert after.label.strip() == "UNREACHABLE 0:20"

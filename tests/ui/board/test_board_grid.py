@@ -68,7 +68,8 @@ async def test_grid_marks_unreachable_row(room: Room) -> None:
         app.update_views()
         await pilot.pause()
         row = row_of(screen_text(pilot), "team-6")
-        assert "UNREACHABLE 3:20" in row
+        # The time counts from team-6's last read, 2 s before NOW.
+        assert "UNREACHABLE 3:22" in row
         assert "✔  ✔  ▶  ·" in row
         grid = app.screen.query_one(TeamGrid)
         first_step = f"step:{room.lesson.steps[0].id}"
@@ -85,13 +86,18 @@ async def test_grid_marks_refused_row(room: Room) -> None:
             at=2,
             reach="refused",
             problem="the login was rejected; check user and password in the roster",
+            polled_at=None,
         ),
     )
     app = room.app()
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for_refreshes(pilot, room)
+        room.clock.now = NOW + 60
+        app.update_views()
+        await pilot.pause()
         row = row_of(screen_text(pilot), "team-1")
-        assert "REFUSED 0:00" in row
+        # Never read: the time counts from the board's first failed read, at NOW.
+        assert "REFUSED 1:00" in row
         assert "UNREACHABLE" not in row
 
 
@@ -103,6 +109,19 @@ async def test_grid_marks_stale_row(room: Room) -> None:
         text = screen_text(pilot)
         assert "STALE 4:05" in row_of(text, "team-7")
         assert "STALE" not in row_of(text, "team-1")
+
+
+async def test_short_interval_read_not_stale(room: Room) -> None:
+    # With a 1 s interval, the next read of a team can end seconds after its slot.
+    room.script(
+        "team-1", snapshot(room.team("team-1"), room.lesson, at=2, passed=(0, 1), polled_at=NOW - 5)
+    )
+    app = room.app(interval=1.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_refreshes(pilot, room)
+        row = row_of(screen_text(pilot), "team-1")
+        assert "online" in row
+        assert "STALE" not in row
 
 
 async def test_grid_shows_connecting_before_first_read(room: Room) -> None:

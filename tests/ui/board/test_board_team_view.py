@@ -67,7 +67,7 @@ async def test_team_view_shows_problem(room: Room) -> None:
         await open_team(pilot, 5)
         text = screen_text(pilot)
         assert "Team team-6" in text
-        assert "UNREACHABLE 0:00" in text
+        assert "UNREACHABLE 0:02" in text
         assert "10.77.0.16 port 22: connection timed out" in text
 
 

@@ -16,6 +16,13 @@ MIN_GAP_FRACTION = 0.5
 When a refresh that the facilitator asked for ends close to the team's next slot, that
 slot is skipped, so the VPS is not read twice in a row."""
 
+STALE_ROUNDS = 3
+"""Data older than this many intervals is stale, whatever the interval."""
+
+REFRESH_ALLOWANCE = 10.0
+"""Seconds that one refresh may take before its team's data counts as stale. Logging in
+again waits up to 10 seconds per stage, so a slower refresh is a sign of trouble."""
+
 
 def team_phase(start: float, index: int, count: int, interval: float) -> float:
     """Return the time of the slot of team ``index`` of ``count``, on the clock of ``start``."""
@@ -32,3 +39,16 @@ def next_refresh_delay(now: float, phase: float, interval: float) -> float:
     earliest = now + MIN_GAP_FRACTION * interval
     slots = math.ceil((earliest - phase) / interval)
     return phase + slots * interval - now
+
+
+def stale_after(interval: float) -> float:
+    """Return the age in seconds after which a team's data counts as stale.
+
+    A team's next refresh starts less than ``1 + MIN_GAP_FRACTION`` intervals after
+    its previous one ended (see :func:`next_refresh_delay`), and its data is new only
+    when it ends. So the threshold is that gap plus ``REFRESH_ALLOWANCE``, or
+    ``STALE_ROUNDS`` intervals if that is longer: 11.5 s at an interval of 1 s, 17.5 s
+    at 5 s and 60 s at 20 s.
+    """
+    longest_gap = (1 + MIN_GAP_FRACTION) * interval + REFRESH_ALLOWANCE
+    return max(STALE_ROUNDS * interval, longest_gap)

@@ -14,9 +14,11 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 
 from workshop_tui.core.board.model import Reach, TeamSnapshot
+from workshop_tui.core.board.problems import key_not_in_roster, login_rejected
 from workshop_tui.core.board.reading import (
     current_run,
     describe_progress_problem,
@@ -94,6 +96,8 @@ class TeamPoller:
         variables: Lesson variables from the roster (team, partner, ...); they win
             over the values learned from the VPS and the lessons' defaults.
         connect_timeout: Seconds allowed for each stage of logging in.
+        roster: The roster file, named in problems that the facilitator fixes there;
+            None names the team's line only.
     """
 
     def __init__(
@@ -104,8 +108,10 @@ class TeamPoller:
         known_hosts: KnownHosts,
         variables: Mapping[str, str] = MappingProxyType({}),
         connect_timeout: float = 10.0,
+        roster: Path | None = None,
     ) -> None:
         self.team = team
+        self.roster = roster
         self.lessons: dict[str, Lesson] = {lesson.id: lesson for lesson in lessons}
         self.variables = dict(variables)
         self.snapshot = TeamSnapshot(team)
@@ -180,11 +186,11 @@ class TeamPoller:
         try:
             info = self._connection.open(confirm_new_key)
         except HostKeyNotTrusted:
-            raise _Refused(self._key_not_in_roster(seen[0].fingerprint)) from None
+            raise _Refused(key_not_in_roster(self.team, self.roster, seen[0].fingerprint)) from None
         if self.team.host_keys and info.fingerprint not in self.team.host_keys:
             # A key trusted before (known_hosts) must also be one the roster lists.
             self._connection.close()
-            raise _Refused(self._key_not_in_roster(info.fingerprint))
+            raise _Refused(key_not_in_roster(self.team, self.roster, info.fingerprint))
         result = self._connection.exec(FACTS_COMMAND, timeout=self._connect_timeout)
         self._facts = HostFacts.parse(
             result.stdout.decode("utf-8", "replace"),
@@ -199,28 +205,21 @@ class TeamPoller:
             return False
         return True
 
-    def _key_not_in_roster(self, seen: str) -> str:
-        listed = ", ".join(self.team.host_keys)
-        return (
-            f"The host key of {self._where} is {seen}, which is not among the host_key "
-            f"fingerprints of team {self.team.name} in the roster (line {self.team.line}): "
-            f"{listed}. Check the roster; if the VPS was reinstalled, ask its provider for "
-            "the new fingerprint."
-        )
-
     def _failed(self, error: RemoteError) -> TeamSnapshot:
         """Return the previous snapshot with the reach and problem that ``error`` means."""
         reach: Reach
+        problem = str(error)
         if isinstance(error, _Refused | HostKeyChanged | AuthenticationFailed):
             reach = "refused"
             if isinstance(error, AuthenticationFailed):
                 self._login_rejected_at = time.monotonic()
+                problem = login_rejected(self.team, self.roster, error)
         else:
             # HostUnreachable, ConnectionLost, RemoteTimeout and any other RemoteError:
             # the next refresh logs in again on a fresh connection.
             reach = "unreachable"
             self._connection.close()
-        return dataclasses.replace(self.snapshot, reach=reach, problem=str(error))
+        return dataclasses.replace(self.snapshot, reach=reach, problem=problem)
 
     # Reading -----------------------------------------------------------------------
 

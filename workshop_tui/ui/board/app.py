@@ -13,6 +13,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
+from workshop_tui.core.board import pacing
 from workshop_tui.core.board.model import TeamSnapshot
 from workshop_tui.core.board.pacing import next_refresh_delay, team_phase
 from workshop_tui.core.lessons import Lesson
@@ -21,9 +22,6 @@ from workshop_tui.ui.board.display import room_lesson
 from workshop_tui.ui.board.polling import BoardPoller, PollerFactory, refresh_safely
 from workshop_tui.ui.board.screens.board import BoardScreen
 from workshop_tui.ui.board.screens.common import BoardView
-
-STALE_ROUNDS = 3
-"""A team's data is stale when it is older than this many refresh intervals."""
 
 
 class BoardApp(App[None]):
@@ -83,7 +81,8 @@ class BoardApp(App[None]):
         self.snapshots: dict[str, TeamSnapshot] = {}
         """The latest snapshot of each team, by team name, in roster order."""
         self.down_since: dict[str, float] = {}
-        """When the board last started failing to read each team's VPS, by team name."""
+        """When the board last started failing to read each team's VPS, by team name. The
+        status counts from it only for a team whose VPS was never read."""
         self.pinned_lesson: str | None = None
         """The lesson the facilitator picked, or None to show the lesson of the room."""
         self._wake = {team.name: asyncio.Event() for team in roster.teams}
@@ -94,7 +93,7 @@ class BoardApp(App[None]):
     @property
     def stale_after(self) -> float:
         """Seconds after which a team's data counts as stale."""
-        return STALE_ROUNDS * self.interval
+        return pacing.stale_after(self.interval)
 
     @property
     def shown_lesson(self) -> Lesson | None:
@@ -176,6 +175,9 @@ class BoardApp(App[None]):
         """Show the lesson ``offset`` places after the shown one, and stop following the room."""
         shown = self.shown_lesson
         if shown is None:
+            return
+        if len(self.lessons) == 1:
+            self.notify(f"The board has one lesson: “{shown.title}”.", timeout=3)
             return
         ids = [lesson.id for lesson in self.lessons]
         index = ids.index(shown.id) + offset

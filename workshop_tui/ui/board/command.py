@@ -99,7 +99,11 @@ def team_poller_factory(
 
     def make_poller(team: Team) -> TeamPoller:
         return TeamPoller(
-            team, lessons, known_hosts=known_hosts, variables=team_variables(roster, team)
+            team,
+            lessons,
+            known_hosts=known_hosts,
+            variables=team_variables(roster, team),
+            roster=roster.path,
         )
 
     return make_poller

@@ -126,13 +126,17 @@ def team_status(
         now: The current time in epoch seconds.
         stale_after: Seconds after which data that was read is called stale.
         down_since: When the board first failed to read the VPS in a row of failures,
-            in epoch seconds; None while it can read it.
+            in epoch seconds; None while it can read it. An unreachable or refused
+            team's time counts from its last good read, and from ``down_since`` only
+            when the VPS was never read, so the time keeps growing when a stale
+            team's next read fails.
     """
     if snapshot.reach in ("unreachable", "refused"):
         # A space on each side, because these labels are coloured blocks.
         label = snapshot.reach.upper()
-        if down_since is not None:
-            label += f" {format_duration(now - down_since)}"
+        since = snapshot.polled_at if snapshot.polled_at is not None else down_since
+        if since is not None:
+            label += f" {format_duration(max(0.0, now - since))}"
         return Status(snapshot.reach, f" {label} ")
     if snapshot.reach == "connecting" and snapshot.polled_at is None:
         return Status("connecting", "connecting…")

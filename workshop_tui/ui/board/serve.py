@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import shlex
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,15 +69,54 @@ def check_address(address: str) -> None:
         )
 
 
+def check_port_free(address: str, port: int) -> None:
+    """Bind ``address``:``port`` and let go again, as a test that the server can listen.
+
+    textual-serve prints its banner, with the URL, before it binds, and offers no hook
+    for when it listens. Testing first keeps a taken port from showing the URL above
+    the error. Another program can still take the port between this test and the
+    server's bind, and then the error follows the URL as before.
+
+    Raises:
+        WorkshopError: the address is not one of this machine's, or the port is taken.
+    """
+    try:
+        found = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise WorkshopError(
+            f"cannot serve the board on {address}: {error.strerror}; check --address"
+        ) from None
+    for family, kind, protocol, _, socket_address in found:
+        with socket.socket(family, kind, protocol) as probe:
+            # The same options as asyncio's servers use on Linux, so the test agrees
+            # with the server's own bind.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(socket_address)
+            except OSError as error:
+                raise WorkshopError(_listen_problem(address, port, error)) from None
+
+
+def _listen_problem(address: str, port: int, error: OSError) -> str:
+    return (
+        f"cannot serve the board on {address} port {port}: {error.strerror or error}; "
+        "choose another --port or --address"
+    )
+
+
 def serve_board(command: str, address: str, port: int, title: str) -> None:
     """Serve ``command`` at ``address``:``port`` until Ctrl+C.
 
     Raises:
         WorkshopError: the address is a wildcard, or the server cannot listen on it.
+            A port that is taken already is found before the URL is printed.
     """
     from textual_serve.server import Server
 
     check_address(address)
+    check_port_free(address, port)
     url = board_url(address, port)
     if not is_loopback(address):
         print(
@@ -90,7 +130,4 @@ def serve_board(command: str, address: str, port: int, title: str) -> None:
     try:
         server.serve()
     except OSError as error:
-        raise WorkshopError(
-            f"cannot serve the board on {address} port {port}: {error.strerror or error}; "
-            "choose another --port or --address"
-        ) from None
+        raise WorkshopError(_listen_problem(address, port, error)) from None

@@ -30,13 +30,57 @@ def fact(label: str, *value: str | Text | tuple[str, str]) -> Text:
     return Text.assemble((label.ljust(LABEL_WIDTH), "bold #8a8a8a"), *value)
 
 
+class TeamPanel(VerticalScroll):
+    """A framed box of the team view that scrolls with the keys when it has the focus."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "j",
+            "scroll_down",
+            "Scroll",
+            key_display="↑↓ j k",
+            tooltip="Scroll the framed box that has the focus.",
+            id="team.down",
+        ),
+        Binding("k", "scroll_up", "Scroll up", show=False, id="team.up"),
+        Binding(
+            "home",
+            "scroll_home",
+            "Top/end",
+            key_display="Home End",
+            tooltip="Show the start or the end of the framed box that has the focus.",
+            id="team.home",
+        ),
+        Binding("end", "scroll_end", "End", show=False, id="team.end"),
+    ]
+
+    def follow_if_at_end(self) -> None:
+        """Keep the end in view as the content grows, if the box shows its end now.
+
+        Textual 8.2 releases a box's anchor on every scroll request, also on one that
+        cannot move, such as j on the last line, and restores it only when a scroll
+        moves the box to its end. So the box is anchored again whenever it shows its end.
+        """
+        if self.is_vertical_scroll_end:
+            self.anchor()
+
+
 class TeamScreen(BoardView):
-    """Everything the board read about one team, updated after every refresh."""
+    """Everything the board read about one team, updated after every refresh.
+
+    The last output opens at its end, where an error usually is, and stays there as new
+    output arrives, until the facilitator scrolls up. End follows it again.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the grid.", id="team.back"),
-        Binding("j", "scroll(1)", "Scroll", key_display="↑↓ j k", id="team.down"),
-        Binding("k", "scroll(-1)", "Scroll up", show=False, id="team.up"),
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Other box",
+            tooltip="Move the focus between the failing checks and the last output.",
+            id="team.other_box",
+        ),
     ]
 
     def __init__(self, team_name: str) -> None:
@@ -45,24 +89,22 @@ class TeamScreen(BoardView):
 
     def compose(self) -> ComposeResult:
         yield Static(id="team-name")
-        with VerticalScroll(id="team-details"):
-            yield Static(id="team-facts")
-            yield Static(id="team-failing")
-            yield Static(id="team-output")
+        yield Static(id="team-facts")
+        with TeamPanel(id="team-failing"):
+            yield Static(id="team-failing-text")
+        with TeamPanel(id="team-output"):
+            yield Static(id="team-output-text")
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#team-failing", Static).border_title = "Failing checks"
-        self.query_one("#team-output", Static).border_title = "Last output"
+        self.query_one("#team-failing", TeamPanel).border_title = "Failing checks"
+        output = self.query_one("#team-output", TeamPanel)
+        output.border_title = "Last output"
         self.update_view()
-        self.query_one("#team-details", VerticalScroll).focus()
-
-    def action_scroll(self, offset: int) -> None:
-        details = self.query_one("#team-details", VerticalScroll)
-        if offset > 0:
-            details.scroll_down()
-        else:
-            details.scroll_up()
+        # Anchored, the box keeps its end in view as the output grows, until the
+        # facilitator scrolls up.
+        output.anchor()
+        output.focus()
 
     def update_view(self) -> None:
         snapshot = self.board.snapshots[self.team_name]
@@ -71,9 +113,10 @@ class TeamScreen(BoardView):
             Text.assemble(("Team ", "#8a8a8a"), (self.team_name, "bold #ffffff"))
         )
         self.query_one("#team-facts", Static).update(self._facts(snapshot, lesson))
-        self.query_one("#team-failing", Static).update(self._failing(snapshot, lesson))
+        self.query_one("#team-failing-text", Static).update(self._failing(snapshot, lesson))
         output = snapshot.last_output.rstrip("\n")
-        self.query_one("#team-output", Static).update(
+        self.query_one("#team-output", TeamPanel).follow_if_at_end()
+        self.query_one("#team-output-text", Static).update(
             Text.from_ansi(output) if output else Text("No output yet.", style="#8a8a8a")
         )
 
