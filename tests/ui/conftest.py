@@ -9,7 +9,7 @@ import pytest
 
 from workshop_tui.core.lessons import Catalog
 from workshop_tui.core.login import Login
-from workshop_tui.ui.app import ShellOpener, WorkshopApp
+from workshop_tui.ui.app import LINK_CHECK_SECONDS, ShellOpener, WorkshopApp
 
 from .fakes import FakeSession, make_login, write_catalog
 
@@ -37,6 +37,7 @@ def make_app(catalog: Catalog, session: FakeSession, tmp_path: Path) -> AppMaker
         auto_connect: bool = False,
         shell_opener: ShellOpener | None = None,
         lessons: Catalog | None = None,
+        link_check_seconds: float = LINK_CHECK_SECONDS,
     ) -> WorkshopApp:
         def factory(typed: Login) -> FakeSession:
             session.login = typed
@@ -50,6 +51,7 @@ def make_app(catalog: Catalog, session: FakeSession, tmp_path: Path) -> AppMaker
             auto_connect=auto_connect,
             known_hosts=tmp_path / "known_hosts",
             reconnect_delays=(0.01, 0.02),
+            link_check_seconds=link_check_seconds,
             **extra,
         )
 

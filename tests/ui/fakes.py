@@ -225,6 +225,11 @@ class FakeSession:
     calls: list[str] = field(default_factory=list)
     """Method calls as ``name`` or ``name:step-id``, in order."""
 
+    link_open: bool = True
+    """Whether the connection is open. A test sets it False to break the link while
+    nothing runs. Runs, checks and replays then raise ``ConnectionLost``, as the core's
+    do, until a successful connect() sets it True again."""
+
     def connect(self, confirm_new_key: NewKeyConfirmation | None = None) -> ConnectReport:
         if self.reconnect_gate is not None and "connect" in self.calls:
             self.reconnect_gate.wait(5)
@@ -245,7 +250,12 @@ class FakeSession:
         if isinstance(outcome, BaseException):
             raise outcome
         self.first_use = False
+        self.link_open = True
         return outcome
+
+    def _require_link(self) -> None:
+        if not self.link_open:
+            raise ConnectionLost("The connection to 203.0.113.10 was lost.")
 
     def close(self) -> None:
         self.calls.append("close")
@@ -269,6 +279,7 @@ class FakeSession:
         cancel: threading.Event | None = None,
     ) -> RunReport:
         self.calls.append(f"run_step:{step.id}")
+        self._require_link()
         plan = self.run_plans.get(step.id, RunPlan(chunks=[]))
         cancel = cancel or threading.Event()
         record = self.last_run(lesson, step)
@@ -308,6 +319,7 @@ class FakeSession:
         record = self.last_run(lesson, step)
         if record is None or record.exit_status is None:
             return None
+        self._require_link()
         gate = self.replay_gate
         for index, chunk in enumerate(self.replays.get(step.id, [])):
             if index == 1 and gate is not None and not gate.wait(GATE_SECONDS):
@@ -324,6 +336,7 @@ class FakeSession:
     ) -> list[CheckResult]:
         self.calls.append(f"check_step:{step.id}")
         self.check_waits.append(allow_wait)
+        self._require_link()
         outcome = self.check_outcomes.popleft() if self.check_outcomes else all_pass
         if isinstance(outcome, BaseException):
             raise outcome

@@ -187,11 +187,31 @@ class Session(ProgressKeeping):
         """The open connection.
 
         Raises:
-            RemoteError: :meth:`connect` has not succeeded yet.
+            ConnectionLost: the connection broke after :meth:`connect` opened it, as when
+                the Wi-Fi dropped. Calling :meth:`connect` again opens a new one.
+            RemoteError: :meth:`connect` has not succeeded yet, or :meth:`close` closed
+                the connection.
         """
-        if self._connection is None or not self._connection.is_open:
+        connection = self._connection
+        if connection is None:
             raise RemoteError(f"not connected to {self.login.target}; connect first")
-        return self._connection
+        if not connection.is_open:
+            raise ConnectionLost(
+                f"The connection to {self.login.target} was lost. Check your Wi-Fi. The app "
+                "reconnects and continues where it stopped."
+            )
+        return connection
+
+    @property
+    def link_open(self) -> bool:
+        """Whether the connection is open, read from paramiko's state without sending anything.
+
+        It turns False once TCP gives up on data that the server does not acknowledge,
+        such as paramiko's keepalive messages or a write of the progress file.
+        :mod:`workshop_tui.core.login` sets those limits.
+        """
+        connection = self._connection
+        return connection is not None and connection.is_open
 
     def connect(self, confirm_new_key: NewKeyConfirmation | None = None) -> ConnectReport:
         """Log in, trusting the host key on first use, and learn the VPS's names.

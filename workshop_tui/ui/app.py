@@ -11,12 +11,13 @@ from textual.app import App, SuspendNotSupported
 from textual.notifications import Notification, Notify, SeverityLevel
 from textual.reactive import reactive
 
-from workshop_tui.core.errors import WorkshopError
+from workshop_tui.core.errors import HostKeyChanged, WorkshopError
 from workshop_tui.core.lessons import Catalog, Lesson
 from workshop_tui.core.login import Login
 from workshop_tui.core.paths import known_hosts_file
 from workshop_tui.core.terminal import open_shell
 from workshop_tui.ui.dialogs.confirm import ConfirmDialog
+from workshop_tui.ui.dialogs.host_key_changed import HostKeyChangedDialog
 from workshop_tui.ui.dialogs.unexpected_error import UnexpectedErrorDialog
 from workshop_tui.ui.login_form import login_complete
 from workshop_tui.ui.progress_view import resume_index
@@ -25,7 +26,7 @@ from workshop_tui.ui.screens.lessons import LessonListScreen
 from workshop_tui.ui.screens.step import StepScreen
 from workshop_tui.ui.session_api import AttendeeSession, SessionFactory
 from workshop_tui.ui.widgets.output_log import Transcript
-from workshop_tui.ui.widgets.reconnector import RECONNECT_DELAYS
+from workshop_tui.ui.widgets.reconnector import RECONNECT_DELAYS, Reconnector
 from workshop_tui.ui.widgets.step_header import LinkState
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,10 @@ QUIT_QUESTION = (
     "The commands keep running on the server, and the app picks up their output when you come back."
 )
 """Body of the "Quit?" dialog, shown when the attendee quits while a step's commands run."""
+
+LINK_CHECK_SECONDS = 2.0
+"""Seconds between two checks of whether the SSH connection is still open. A check reads
+the state that paramiko keeps and sends nothing (see ``Session.link_open``)."""
 
 
 class WorkshopApp(App[None]):
@@ -54,7 +59,7 @@ class WorkshopApp(App[None]):
     ]
 
     link_state: reactive[LinkState] = reactive("offline")
-    """Whether the session's SSH connection is up; the step screen shows it."""
+    """Whether the session's SSH connection is up; the step and lesson list screens show it."""
 
     def __init__(
         self,
@@ -65,6 +70,7 @@ class WorkshopApp(App[None]):
         auto_connect: bool = False,
         known_hosts: Path | None = None,
         reconnect_delays: Sequence[float] = RECONNECT_DELAYS,
+        link_check_seconds: float = LINK_CHECK_SECONDS,
         shell_opener: ShellOpener = open_shell,
     ) -> None:
         """Create the app.
@@ -78,6 +84,8 @@ class WorkshopApp(App[None]):
             known_hosts: The file of trusted host keys for the terminal's ssh; the
                 default is workshop-tui's own file in its data directory.
             reconnect_delays: Seconds to wait between reconnect attempts; the last repeats.
+            link_check_seconds: Seconds between two checks of whether the connection
+                is still open.
             shell_opener: Opens the terminal; tests pass a fake.
         """
         super().__init__()
@@ -86,7 +94,8 @@ class WorkshopApp(App[None]):
         self.session_factory = session_factory
         self.auto_connect = auto_connect
         self.known_hosts = known_hosts
-        self.reconnect_delays = tuple(reconnect_delays)
+        self.reconnector = Reconnector(self, reconnect_delays)
+        self.link_check_seconds = link_check_seconds
         self.shell_opener = shell_opener
         self.session: AttendeeSession | None = None
         self.step_transcripts: dict[tuple[str, str], Transcript] = {}
@@ -99,6 +108,7 @@ class WorkshopApp(App[None]):
         self._asking_to_quit = False
 
     def on_mount(self) -> None:
+        self.set_interval(self.link_check_seconds, self.check_link, name="link check")
         connect_now = self.login is not None and (self.auto_connect or login_complete(self.login))
         self.push_screen(ConnectScreen(self.login, self.session_factory, connect_now=connect_now))
 
@@ -128,9 +138,84 @@ class WorkshopApp(App[None]):
                 lesson,
                 resume_index(lesson, self.session.progress),
                 self.session,
-                reconnect_delays=self.reconnect_delays,
             )
         )
+
+    # Keeping the connection -------------------------------------------------------------
+
+    def check_link(self) -> None:
+        """Start reconnecting when the connection broke while the app showed it connected.
+
+        A run or check in progress is left alone: it fails with ``ConnectionLost`` and
+        its screen reconnects to resume it.
+        """
+        session = self.session
+        if session is None or self.link_state != "connected" or session.link_open:
+            return
+        step = self._step_screen()
+        if step is not None and step.phase in ("running", "checking"):
+            return
+        logger.warning("the connection to %s broke; reconnecting", session.login.target)
+        if step is not None:
+            step.link_lost()
+        else:
+            self.reconnect()
+
+    def reconnect(self) -> None:
+        """Show the link as reconnecting and log in again until it works or is stopped."""
+        if self.session is None:
+            return
+        self.link_state = "reconnecting"
+        self.reconnector.start(self.session)
+
+    def stop_reconnecting(self) -> None:
+        """Stop logging in again and show the link as offline."""
+        self.reconnector.stop()
+        self.link_state = "offline"
+
+    def on_reconnector_attempt_failed(self, message: Reconnector.AttemptFailed) -> None:
+        if not self.reconnector.accept(message):
+            return
+        logger.info("reconnect attempt %d failed: %s", message.attempt, message.error)
+        step = self._step_screen()
+        if step is not None:
+            step.reconnect_attempt_failed(message)
+
+    def on_reconnector_reconnected(self, message: Reconnector.Reconnected) -> None:
+        if not self.reconnector.accept(message):
+            return
+        self.link_state = "connected"
+        step = self._step_screen()
+        if step is not None:
+            step.reconnected()
+
+    def on_reconnector_gave_up(self, message: Reconnector.GaveUp) -> None:
+        if not self.reconnector.accept(message):
+            return
+        self.link_state = "offline"
+        error = message.error
+        # Only a WorkshopError's message is known to contain no password.
+        detail = str(error) if isinstance(error, WorkshopError) else type(error).__name__
+        logger.warning("reconnecting stopped: %s", detail)
+        step = self._step_screen()
+        if step is not None:
+            step.reconnect_gave_up(error)
+        if not isinstance(error, WorkshopError):
+            self.show_unexpected_error(error)
+        elif isinstance(error, HostKeyChanged):
+            self.push_screen(HostKeyChangedDialog(self.redact(str(error))))
+        elif step is None:
+            self.notify(self.redact(f"Reconnecting stopped: {error}"), severity="error", timeout=30)
+
+    def on_unmount(self) -> None:
+        # A retry loop that waits between attempts would delay the end of the process.
+        self.reconnector.stop()
+
+    def _step_screen(self) -> StepScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, StepScreen):
+                return screen
+        return None
 
     async def action_quit(self) -> None:
         """Quit at once, or ask first while a step's commands are running."""

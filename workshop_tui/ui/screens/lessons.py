@@ -13,6 +13,7 @@ from workshop_tui.core.lessons import Catalog, Lesson
 from workshop_tui.ui.progress_view import LessonStatus, lesson_status
 from workshop_tui.ui.screens.base import WorkshopScreen
 from workshop_tui.ui.session_api import AttendeeSession
+from workshop_tui.ui.widgets.step_header import LINK_LABELS, LinkState
 
 
 def describe_lesson(number: int, lesson: Lesson, status: LessonStatus) -> Content:
@@ -82,12 +83,7 @@ class LessonListScreen(WorkshopScreen):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#heading", Static).update(
-            Content.assemble(
-                ("Lessons", "bold"),
-                f" for {self.session.login.target} · Enter opens a lesson",
-            )
-        )
+        self.watch(self.workshop, "link_state", self._show_heading)
         self.refresh_progress()
         lessons = list(self.catalog)
         current = self.session.progress.current_lesson
@@ -96,6 +92,17 @@ class LessonListScreen(WorkshopScreen):
             if lesson.id == current:
                 list_view.index = index
         list_view.focus()
+
+    def _show_heading(self, state: LinkState) -> None:
+        # The app also reconnects after a lost link while this screen is in front.
+        label, style = LINK_LABELS[state]
+        self.query_one("#heading", Static).update(
+            Content.assemble(
+                ("Lessons", "bold"),
+                f" for {self.session.login.target} · Enter opens a lesson  ",
+                (label, style),
+            )
+        )
 
     def on_screen_resume(self) -> None:
         self.refresh_progress()

@@ -12,12 +12,12 @@ from workshop_tui.core.progress import StepState
 from workshop_tui.ui.dialogs.confirm import ConfirmDialog
 from workshop_tui.ui.dialogs.lesson_done import LessonDoneDialog
 from workshop_tui.ui.dialogs.markdown_dialog import MarkdownDialog
-from workshop_tui.ui.screens.step_jobs import StepJobsScreen
 from workshop_tui.ui.screens.step_keys import (
     ASK_HELP_SHOWN_FROM_WIDTH,
     QUIT_SHOWN_FROM_WIDTH,
     STEP_BINDINGS,
 )
+from workshop_tui.ui.screens.step_link import StepLinkScreen
 from workshop_tui.ui.screens.step_text import (
     STOP_QUESTION,
     initial_status,
@@ -26,7 +26,6 @@ from workshop_tui.ui.screens.step_text import (
 )
 from workshop_tui.ui.widgets.checks_panel import ChecksPanel, fill_in
 from workshop_tui.ui.widgets.output_log import PLACEHOLDER_STYLE, OutputLog
-from workshop_tui.ui.widgets.reconnector import Reconnector
 from workshop_tui.ui.widgets.step_header import LinkState, StepHeader
 from workshop_tui.ui.widgets.step_runner import StepRunner
 
@@ -35,7 +34,7 @@ class PanelTabs(Tabs, can_focus=False):
     """Switches between output and checks when the terminal is too narrow for both."""
 
 
-class StepScreen(StepJobsScreen):
+class StepScreen(StepLinkScreen):
     """Shows one step of a lesson and runs its commands and checks on the attendee's VPS."""
 
     CSS_PATH = "step.tcss"
@@ -52,7 +51,6 @@ class StepScreen(StepJobsScreen):
             yield OutputLog(self.output_buffer, id="output")
             yield ChecksPanel(id="checks")
         yield StepRunner(self.output_buffer)
-        yield Reconnector(self.reconnect_delays)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -60,6 +58,9 @@ class StepScreen(StepJobsScreen):
         self.query_one("#checks", ChecksPanel).border_title = "Checks"
         self.watch(self.workshop, "link_state", self._show_link_state)
         self.show_step(self.index)
+        if self.workshop.link_state == "reconnecting":
+            # The lesson was opened while the app was reconnecting.
+            self.link_lost()
 
     def on_resize(self, event: Resize) -> None:
         self.refresh_bindings()
@@ -71,10 +72,11 @@ class StepScreen(StepJobsScreen):
 
         The output panel shows the step's output from its last run in this app session,
         if it ran. Otherwise the output of its last finished run, as in an earlier app
-        session, is read again from the server. A reconnect in progress is stopped,
-        because the job it would resume belongs to the step that was on screen before.
+        session, is read again from the server. A reconnect that would resume a run or
+        check is stopped, because that job belongs to the step that was on screen before.
+        A reconnect with nothing to resume goes on.
         """
-        if self.phase == "reconnecting":
+        if self.phase == "reconnecting" and self._resume_job is not None:
             self._stop_reconnecting()
         self.cancel_replay()
         self.workshop.clear_step_notifications()
@@ -107,6 +109,10 @@ class StepScreen(StepJobsScreen):
         self.show_panel("output" if step.commands else "checks")
         self.set_class(not step.commands and not step.checks, "-reading")
         self._show_initial_status()
+        if self.phase == "reconnecting":
+            # The new step's status comes back once the app is connected again.
+            self._status_before_loss = self._status
+            self.show_reconnecting()
         self._save_position()
         self.show_hand()
         self.refresh_bindings()
@@ -195,7 +201,7 @@ class StepScreen(StepJobsScreen):
             )
             return
         self._stop_requested = False
-        if self.workshop.link_state == "offline":
+        if self.workshop.link_state != "connected":
             self._reconnect("run")
             return
         self._start_run(resume=False)
@@ -209,7 +215,7 @@ class StepScreen(StepJobsScreen):
         if not self.step.checks:
             self.notify("This step has no checks. Press n when you have read it.")
             return
-        if self.workshop.link_state == "offline":
+        if self.workshop.link_state != "connected":
             self._reconnect("check")
             return
         self._start_checks()
@@ -334,7 +340,8 @@ class StepScreen(StepJobsScreen):
             self.notify("Wait until this finishes, or press x to stop the commands.")
             return
         if self.phase == "reconnecting":
-            self._stop_reconnecting()
+            # The app goes on reconnecting, so the lesson list is connected again too.
+            self._leave_reconnect_to_app()
         self.dismiss(None)
 
     def _finish_lesson(self) -> None:

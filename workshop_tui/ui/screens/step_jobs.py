@@ -1,22 +1,19 @@
-"""Running a step's commands and checks from the step screen, and resuming after a lost link.
+"""Running a step's commands and checks from the step screen.
 
 :class:`StepJobsScreen` contains the state of the step on screen and reacts to the messages
-of the :class:`StepRunner` and :class:`Reconnector` widgets; :class:`StepScreen` adds the
-layout, navigation and the other actions.
+of the :class:`StepRunner` widget. :class:`StepLinkScreen` adds what happens when the link
+breaks, and :class:`StepScreen` adds the layout, navigation and the other actions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
 from textual.reactive import reactive
 from textual.widgets import Static, Tab, Tabs
 
 from workshop_tui.core.checks import CheckResult
-from workshop_tui.core.errors import HostKeyChanged, WorkshopError
 from workshop_tui.core.lessons import Lesson, Step
-from workshop_tui.ui.dialogs.host_key_changed import HostKeyChangedDialog
 from workshop_tui.ui.screens.base import WorkshopScreen
 from workshop_tui.ui.screens.step_text import StatusKind, block_text, replay_heading
 from workshop_tui.ui.session_api import AttendeeSession
@@ -27,14 +24,10 @@ from workshop_tui.ui.widgets.output_log import (
     OutputBuffer,
     OutputLog,
 )
-from workshop_tui.ui.widgets.reconnector import Reconnector
 from workshop_tui.ui.widgets.step_header import StepHeader
 from workshop_tui.ui.widgets.step_runner import Job, StepRunner
 
 Phase = Literal["idle", "running", "checking", "reconnecting"]
-
-LINK_LOST_DURING_RUN = "Connection lost — your commands keep running on the server. Reconnecting…"
-LINK_LOST_DURING_CHECK = "Connection lost while checking. Reconnecting…"
 
 
 class StepJobsScreen(WorkshopScreen):
@@ -43,23 +36,19 @@ class StepJobsScreen(WorkshopScreen):
     phase: reactive[Phase] = reactive("idle")
     """What the screen is doing; every phase but idle blocks new runs and checks."""
 
-    def __init__(
-        self,
-        lesson: Lesson,
-        index: int,
-        session: AttendeeSession,
-        *,
-        reconnect_delays: Sequence[float],
-    ) -> None:
+    def __init__(self, lesson: Lesson, index: int, session: AttendeeSession) -> None:
         super().__init__()
         self.lesson = lesson
         self.index = index
         self.session = session
-        self.reconnect_delays = reconnect_delays
         self.results: list[CheckResult] = []
         """The latest check results of the step on screen; empty until checked."""
         self.output_buffer = OutputBuffer()
         self._resume_job: Job | None = None
+        """The run or check to repeat once reconnected, or None when the link broke while
+        nothing ran."""
+        self._status: tuple[str, StatusKind] = ("", "info")
+        """The text and kind of the status line."""
         self._stop_requested = False
         """True once the attendee confirmed Stop for the current run."""
         self._replay: ClosableFeed | None = None
@@ -82,6 +71,7 @@ class StepJobsScreen(WorkshopScreen):
 
     def set_status(self, text: str, kind: StatusKind) -> None:
         """Show ``text`` in the status line, coloured by ``kind``."""
+        self._status = (text, kind)
         status = self.query_one("#status", Static)
         status.update(self.workshop.redact(text))
         status.set_classes(f"-{kind}")
@@ -296,64 +286,3 @@ class StepJobsScreen(WorkshopScreen):
         )
         if message.unexpected is not None:
             self.workshop.show_unexpected_error(message.unexpected)
-
-    # Losing and regaining the link -------------------------------------------------------------
-
-    def on_step_runner_link_lost(self, message: StepRunner.LinkLost) -> None:
-        self.query_one("#output", OutputLog).flush(final=True)
-        self._reconnect(message.job)
-
-    def _reconnect(self, job: Job) -> None:
-        self._resume_job = job
-        self.phase = "reconnecting"
-        self.workshop.link_state = "reconnecting"
-        text = LINK_LOST_DURING_RUN if job == "run" else LINK_LOST_DURING_CHECK
-        self.set_status(f"{text} Press x to stop trying.", "warning")
-        if job == "run":
-            self.query_one("#output", OutputLog).write_note("— connection lost; reconnecting —")
-        self.query_one(Reconnector).start(self.session)
-
-    def on_reconnector_attempt_failed(self, message: Reconnector.AttemptFailed) -> None:
-        text = LINK_LOST_DURING_RUN if self._resume_job == "run" else LINK_LOST_DURING_CHECK
-        self.set_status(
-            f"{text} Attempt {message.attempt} failed: {message.error} Next try in "
-            f"{message.wait:g} s; press x to stop trying.",
-            "warning",
-        )
-
-    def on_reconnector_reconnected(self, message: Reconnector.Reconnected) -> None:
-        self.workshop.link_state = "connected"
-        job, self._resume_job = self._resume_job, None
-        self.phase = "idle"
-        if job == "run":
-            output = self.query_one("#output", OutputLog)
-            output.write_note("— connected again; following the run —")
-            self._start_run(resume=True)
-        elif job == "check":
-            self._start_checks()
-
-    def on_reconnector_gave_up(self, message: Reconnector.GaveUp) -> None:
-        self.workshop.link_state = "offline"
-        self._resume_job = None
-        self.phase = "idle"
-        error = message.error
-        if not isinstance(error, WorkshopError):
-            self.set_status("✖ Reconnecting failed. Press r or c to try again.", "failed")
-            self.workshop.show_unexpected_error(error)
-            return
-        self.set_status(f"✖ Reconnecting stopped: {error}", "failed")
-        if isinstance(error, HostKeyChanged):
-            self.app.push_screen(HostKeyChangedDialog(self.workshop.redact(str(error))))
-
-    def _stop_reconnecting(self) -> None:
-        self.query_one(Reconnector).stop()
-        self.workshop.link_state = "offline"
-        job, self._resume_job = self._resume_job, None
-        self.phase = "idle"
-        if job == "run":
-            text = (
-                "Offline. Your commands may still be running; press r to reconnect and follow them."
-            )
-        else:
-            text = "Offline. Press r or c to reconnect."
-        self.set_status(text, "warning")
