@@ -74,8 +74,8 @@ CHECKS = Kind(
     2,
     "every team at the Postfix lesson's 'Install Postfix' step. Postfix is not "
     "installed, so a refresh runs the failing checks of the first three steps (two "
-    "debconf checks through sudo, the package and unit checks, and the SMTP check "
-    "through a tunnel) and reads the progress file in the same exec",
+    "debconf-show checks as the login user, the package and unit checks, and the SMTP "
+    "check through a tunnel) and reads the progress file in the same exec, without sudo",
 )
 PROGRESS = Kind(
     "progress",
