@@ -31,7 +31,7 @@ def footer_of(text: str) -> str:
 
 
 @pytest.mark.parametrize("width", [80, 100])
-async def test_a_raises_and_lowers(make_app: AppMaker, session: FakeSession, width: int) -> None:
+async def test_help_key_toggles_hand(make_app: AppMaker, session: FakeSession, width: int) -> None:
     start_at(session, "install-postfix")
     messages: list[Message] = []
     app = make_app()
@@ -125,7 +125,7 @@ async def test_passed_check_lowers_hand(make_app: AppMaker, session: FakeSession
         )
 
 
-async def test_a_works_while_running(make_app: AppMaker, session: FakeSession) -> None:
+async def test_help_key_while_running(make_app: AppMaker, session: FakeSession) -> None:
     start_at(session, "install-postfix")
     session.run_gate = threading.Event()
     app = make_app()

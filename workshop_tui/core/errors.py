@@ -56,7 +56,7 @@ class AuthenticationFailed(RemoteError):
         self.tried = tuple(tried)
         """The login methods tried, such as ``password``; empty when none could be."""
         self.accepted = tuple(accepted)
-        """The methods the server said it accepts; empty when it did not say."""
+        """The methods the server listed as accepted; empty when it listed none."""
 
 
 class HostKeyChanged(RemoteError):

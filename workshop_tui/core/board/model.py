@@ -1,4 +1,4 @@
-"""What the board knows about each team, and how it turns that into grid cells and a summary.
+"""What the board has read about each team, and how it turns that into grid cells and a summary.
 
 A :class:`TeamSnapshot` is what one refresh read from a team's VPS: the progress file that
 the attendee app keeps there and the results of the current lesson's checks. The board
@@ -18,7 +18,7 @@ from workshop_tui.core.progress import ServerProgress
 from workshop_tui.core.roster import Team
 
 Reach = Literal["connecting", "online", "unreachable", "refused"]
-"""Whether the board can read a team's VPS. ``refused`` means the VPS answered but the
+"""Whether the board can read a team's VPS. ``refused`` means the VPS responded but the
 login failed or its host key changed, which waiting does not fix."""
 
 CellState = Literal["done", "current", "failing", "not_started"]
@@ -36,7 +36,7 @@ class TeamSnapshot:
     team: Team
     reach: Reach = "connecting"
     problem: str | None = None
-    """Why the VPS cannot be read, in one line; None while it can."""
+    """The reason the VPS cannot be read, in one line; None while it can."""
 
     progress: ServerProgress | None = None
     """The progress file the attendee app wrote on the VPS; None before the first read
@@ -170,7 +170,7 @@ def room_summary(
     """Return the failing checks across the room, the most common first.
 
     Only teams the board can read count, and only checks of steps that the grid shows
-    as failing, so a step that nobody has reached yet does not fill the summary.
+    as failing, so a step that no team has reached yet does not fill the summary.
     Ties are broken by lesson order, then step order.
     """
     by_id: Mapping[str, Lesson] = {lesson.id: lesson for lesson in lessons}
