@@ -131,6 +131,7 @@ def imap_session(
     login_disabled_in_plain: bool = False,
     password: str = PASSWORD,
     greeting: str = "* OK [CAPABILITY IMAP4rev1] ready\n",
+    inbox: tuple[tuple[str, str], ...] = (),
 ) -> None:
     server.send(greeting)
     while True:
@@ -162,6 +163,18 @@ def imap_session(
                 server.send(f"{tag.decode()} OK [CAPABILITY IMAP4rev1] Logged in\n")
             else:
                 server.send(f"{tag.decode()} NO [AUTHENTICATIONFAILED] Authentication failed.\n")
+        elif command == b"EXAMINE":
+            server.send(f"* {len(inbox)} EXISTS\n{tag.decode()} OK [READ-ONLY] Examined\n")
+        elif command == b"FETCH":
+            first, last = (int(n) for n in rest.split(b" ")[1].split(b":"))
+            for number in range(first, last + 1):
+                subject, sender = inbox[number - 1]
+                headers = f"Subject: {subject}\r\nFrom: {sender}\r\n\r\n".encode()
+                server.sock.sendall(
+                    b"* %d FETCH (BODY[HEADER.FIELDS (SUBJECT FROM)] {%d}\r\n%s)\r\n"
+                    % (number, len(headers), headers)
+                )
+            server.send(f"{tag.decode()} OK Fetch completed.\n")
         elif command == b"LOGOUT":
             server.send(f"* BYE Logging out\n{tag.decode()} OK Logout completed.\n")
             return
@@ -280,6 +293,37 @@ def test_imap_starttls_login_ok(server_tls: ssl.SSLContext) -> None:
     assert PASSWORD not in report.transcript()
     assert PASSWORD not in repr(report)
     assert "<password hidden>" in report.transcript()
+
+
+def test_imap_inbox_headers_after_login(server_tls: ssl.SSLContext) -> None:
+    inbox = (
+        ("Old news", "a@x.test"),
+        ("=?utf-8?q?Gr=C3=BC=C3=9Fe?=", "Team B <b@y.test>"),
+        ("Hello from bravo", "b@y.test"),
+    )
+    with fake_pair(lambda s: imap_session(s, inbox=inbox), server_tls) as (client, server):
+        report = probe_imap(client, starttls=True, login=("alice", PASSWORD), newest=2, timeout=5)
+    assert report.inbox is not None
+    assert report.inbox.count == 3
+    assert [m.subject for m in report.inbox.newest] == ["Grüße", "Hello from bravo"]
+    assert report.inbox.newest[0].sender == "Team B <b@y.test>"
+    assert any(b"EXAMINE INBOX" in line for line in server.received)
+    assert any(b"BODY.PEEK" in line for line in server.received)
+
+
+def test_imap_implicit_tls_login(server_tls: ssl.SSLContext) -> None:
+    def tls_first(server: FakeServer) -> None:
+        server.start_tls()
+        imap_session(server)
+
+    with fake_pair(tls_first, server_tls) as (client, _):
+        report = probe_imap(client, tls=True, login=("alice", PASSWORD), timeout=5)
+    assert report.tls is not None
+    assert report.tls_capabilities is None
+    assert report.login is not None
+    assert report.login.status == "OK"
+    assert report.inbox is not None
+    assert report.inbox.count == 0
 
 
 def test_imap_login_wrong_password(server_tls: ssl.SSLContext) -> None:

@@ -220,3 +220,31 @@ def tls_context(verify: bool) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def start_tls(
+    reader: LineReader, what: str, verify: bool, server_hostname: str | None
+) -> tuple[LineReader, TlsInfo]:
+    """Wrap the reader's stream in TLS and return a new reader and the TLS details.
+
+    ``what`` names the reply that TLS follows, such as STARTTLS, for the error message.
+    """
+    if reader.buffer:
+        # Plaintext sent after the STARTTLS reply would be read as if it came over TLS.
+        early = reader.scrub(reader.buffer.decode("utf-8", "replace"))
+        raise ProtocolError(
+            f"The server sent data after its {what} reply and before TLS started: {trim(early)!r}."
+        )
+    tls = TlsStream(reader.stream, tls_context(verify), server_hostname)
+    reader.stream.settimeout(max(reader.deadline - time.monotonic(), 0.001))
+    try:
+        tls.handshake()
+    except TimeoutError:
+        raise RemoteTimeout("The server did not finish the TLS handshake in time.") from None
+    except OSError as exc:
+        raise ProtocolError(f"The connection failed during the TLS handshake: {exc}.") from None
+    reader.expecting = "the TLS handshake"
+    secured = LineReader(tls, reader.deadline, reader.secrets)
+    secured.transcript = reader.transcript
+    secured.transcript.append(f"-- TLS started ({tls.tls.version()})")
+    return secured, tls.info()

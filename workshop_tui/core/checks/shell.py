@@ -213,6 +213,8 @@ class UnitCheck(ShellCheck):
 
 # Prints the headers of each message in an mbox file and a Maildir, one block per
 # message, newest last. Only header lines are read, so large mailboxes stay cheap.
+# A message that a mail reader has opened has "R" in its mbox Status header (Mutt
+# writes "Status: RO" when it saves the mailbox) or the S flag in its Maildir name.
 _MAILBOX_SCRIPT = r"""
 user={user}
 home=$(getent passwd "$user" | cut -d: -f6)
@@ -221,7 +223,7 @@ if [ -f "$mbox" ]; then
   echo "== mbox $mbox"
   awk '/^From /{{head=1; print "-- message"; next}}
        head && /^$/{{head=0}}
-       head && tolower($0) ~ /^(subject|from|to):/' "$mbox" | tail -n 3000
+       head && tolower($0) ~ /^(subject|from|to|status):/' "$mbox" | tail -n 3000
 else
   echo "== missing $mbox"
 fi
@@ -229,6 +231,7 @@ if [ -n "$home" ] && [ -d "$home/Maildir" ]; then
   echo "== maildir $home/Maildir"
   (cd "$home/Maildir" && ls -1tr -d new/* cur/* 2>/dev/null) | tail -n 500 | while read -r file; do
     echo "-- message"
+    case $file in cur/*:2,*S*) echo "Status: RO" ;; esac
     sed -n '/^$/q; /^[Ss]ubject:/p; /^[Ff]rom:/p; /^[Tt]o:/p' "$home/Maildir/$file"
   done
 else
@@ -272,10 +275,12 @@ class MailboxCheck(ShellCheck):
     """Passes when a user's mailbox (mbox in /var/mail or ~/Maildir) contains a matching message."""
 
     kind: ClassVar[str] = "mailbox"
-    fields: ClassVar[tuple[str, ...]] = ("user", "subject", "from")
+    fields: ClassVar[tuple[str, ...]] = ("user", "subject", "from", "seen")
     user: str = "{{ user }}"
     subject: str | None = None
     sender: str | None = None
+    seen: bool = False
+    """Whether the message must have been opened in a mail reader."""
 
     @classmethod
     def parse(cls, fields: Fields, title: str | None, hint: str | None, line: int) -> MailboxCheck:
@@ -286,21 +291,27 @@ class MailboxCheck(ShellCheck):
         sender = fields.pattern("from")
         if subject is None and sender is None:
             raise CheckFieldError("the mailbox check needs 'subject' or 'from' (or both)")
-        described = " and ".join(
-            part
-            for part in (
-                f"subject /{subject}/" if subject else "",
-                f"sender /{sender}/" if sender else "",
+        seen = fields.boolean("seen", False)
+        described = (
+            ("a read message" if seen else "a message")
+            + " with "
+            + " and ".join(
+                part
+                for part in (
+                    f"subject /{subject}/" if subject else "",
+                    f"sender /{sender}/" if sender else "",
+                )
+                if part
             )
-            if part
         )
         return cls(
-            title=title or f"A message with {described} is in {user}'s mailbox",
+            title=title or f"{described[0].upper()}{described[1:]} is in {user}'s mailbox",
             hint=hint,
             line=line,
             user=user,
             subject=subject,
             sender=sender,
+            seen=seen,
         )
 
     def placeholder_fields(self) -> Mapping[str, str]:
@@ -324,10 +335,14 @@ class MailboxCheck(ShellCheck):
         messages, found, missing = parse_mailbox_listing(output.output)
         subject = render_pattern(self.subject, values) if self.subject else None
         sender = render_pattern(self.sender, values) if self.sender else None
+        unread = 0
         for message in reversed(messages):
             if subject and not re.search(subject, message.headers.get("subject", "")):
                 continue
             if sender and not re.search(sender, message.headers.get("from", "")):
+                continue
+            if self.seen and "R" not in message.headers.get("status", ""):
+                unread += 1
                 continue
             return CheckResult(
                 self,
@@ -340,4 +355,7 @@ class MailboxCheck(ShellCheck):
         )
         recent = [m.headers.get("subject", "(no subject)") for m in messages[-3:]]
         evidence = "Latest subjects: " + "; ".join(recent) if recent else ""
+        if unread:
+            reason = f"{unread} matching message(s) for {user} in {where}, but none opened yet"
+            return CheckResult(self, False, reason, evidence)
         return CheckResult(self, False, f"no matching message for {user} in {where}", evidence)
