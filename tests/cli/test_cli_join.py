@@ -71,6 +71,7 @@ def test_join_opens_team_login(roster_file: Path, opened: list[dict[str, Any]]) 
         "team": "team-1",
         "partner": "team-2",
         "partner_host": "203.0.113.12",
+        "partner_user": "learner",
     }
 
 

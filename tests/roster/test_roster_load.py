@@ -137,7 +137,29 @@ def test_team_variables_with_partner(tmp_path: Path) -> None:
         "team": "team-1",
         "partner": "team-2",
         "partner_host": "vps2.example.org",
+        "partner_user": "learner",
+        "partner_domain": "vps2.example.org",
     }
+
+
+def test_team_variables_with_domains(tmp_path: Path) -> None:
+    text = replace('partner = "team-2"\n\n', 'partner = "team-2"\ndomain = "one.example.org"\n\n')
+    text = replace('partner = "team-1"\n', 'partner = "team-1"\ndomain = "two.example.org"\n', text)
+    roster = load_roster(write(tmp_path, text))
+    assert team_variables(roster, roster.teams[0]) == {
+        "team": "team-1",
+        "domain": "one.example.org",
+        "partner": "team-2",
+        "partner_host": "vps2.example.org",
+        "partner_user": "learner",
+        "partner_domain": "two.example.org",
+    }
+    assert team_variables(roster, roster.teams[1])["partner_domain"] == "one.example.org"
+
+
+def test_partner_domain_not_from_address(tmp_path: Path) -> None:
+    roster = load_roster(write(tmp_path, GOOD))
+    assert "partner_domain" not in team_variables(roster, roster.teams[1])
 
 
 def test_team_variables_without_partner(tmp_path: Path) -> None:
@@ -232,6 +254,16 @@ BROKEN_CASES: dict[str, tuple[str, str, list[tuple[int, str]]]] = {
         [(15, "port must be a number from 1 to 65535, not the number 0")],
     ),
     "port too large": ("port = 2222", "port = 65536", [(15, "not the number 65536")]),
+    "domain with user": (
+        'partner = "team-2"\n\n',
+        'partner = "team-2"\ndomain = "learner@vps1.example.org"\n\n',
+        [(11, "domain 'learner@vps1.example.org' is not a mail domain")],
+    ),
+    "domain without dot": (
+        'partner = "team-2"\n\n',
+        'partner = "team-2"\ndomain = "localhost"\n\n',
+        [(11, "domain 'localhost' is not a mail domain")],
+    ),
     "port boolean": ("port = 2222", "port = true", [(15, "not true")]),
     "host type": (
         'host = "10.77.0.11"',
@@ -257,7 +289,7 @@ BROKEN_CASES: dict[str, tuple[str, str, list[tuple[int, str]]]] = {
             (
                 9,
                 "unknown key 'pasword' in [[team]]; did you mean 'password'? known keys: "
-                "host, host_key, key_file, name, partner, password, port, user",
+                "domain, host, host_key, key_file, name, partner, password, port, user",
             ),
         ],
     ),

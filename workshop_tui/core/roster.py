@@ -6,6 +6,7 @@ of a file at once, each as ``file:line: message``; the checks are in ``roster_re
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class Team:
     first use."""
     line: int
     """1-based line of this team's ``[[team]]`` header; 0 for a team not read from a file."""
+    domain: str | None = None
+    """The mail domain of the team's VPS; None: the app uses what ``hostname -f`` prints."""
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,33 @@ class Roster:
 def team_variables(roster: Roster, team: Team) -> dict[str, str]:
     """Return the lesson variables that the roster sets for ``team``.
 
-    ``team`` is always present; ``partner`` and ``partner_host`` only when the team has
-    a partner.
+    ``team`` is always present, ``domain`` when the roster sets the team's domain.
+    ``partner``, ``partner_host`` and ``partner_user`` (the partner's login name, which
+    is also its mail user) are present when the team has a partner, and
+    ``partner_domain`` when the partner's domain is known: its ``domain``, or else its
+    host when that is a name and not an IP address.
     """
     variables = {"team": team.name}
+    if team.domain is not None:
+        variables["domain"] = team.domain
     partner = roster.partner_of(team)
     if partner is not None:
         variables["partner"] = partner.name
         variables["partner_host"] = partner.login.host
+        variables["partner_user"] = partner.login.user
+        partner_domain = partner.domain or _host_name(partner.login.host)
+        if partner_domain is not None:
+            variables["partner_domain"] = partner_domain
     return variables
+
+
+def _host_name(host: str) -> str | None:
+    """Return ``host`` when it is a DNS name with a dot, None for an IP address."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host if "." in host else None
+    return None
 
 
 def load_roster(path: Path, known_lessons: Collection[str] | None = None) -> Roster:
@@ -163,4 +184,6 @@ def write_roster(path: Path, title: str, lessons: Sequence[str], teams: Sequence
             parts.append(f"partner = {toml_string(team.partner)}")
         if team.host_keys:
             parts.append(f"host_key = {toml_string_list(team.host_keys)}")
+        if team.domain is not None:
+            parts.append(f"domain = {toml_string(team.domain)}")
     write_atomic(path, ("\n".join(parts) + "\n").encode("utf-8"))

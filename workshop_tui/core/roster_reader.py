@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shlex
 import stat
 from collections.abc import Collection, Sequence
@@ -20,8 +21,17 @@ from workshop_tui.core.login import Login
 from workshop_tui.core.roster import DEFAULT_TITLE, Roster, Team
 from workshop_tui.core.toml_text import TableLines
 
-TEAM_KEYS = ("name", "host", "port", "user", "password", "key_file", "partner", "host_key")
+TEAM_KEYS = (
+    "name", "host", "port", "user", "password", "key_file", "partner", "host_key", "domain",
+)  # fmt: skip
 WORKSHOP_KEYS = ("title", "lessons")
+
+
+MAIL_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+"""A DNS name of at least two labels, as the domain part of a mail address."""
 
 
 class RosterReader:
@@ -178,6 +188,7 @@ class RosterReader:
             )
         partner = self._partner(item, lines, name, names)
         host_keys = self._host_keys(item, lines)
+        domain = self._domain(item, lines, label)
         if len(self._problems) > before or not (name and host and user):
             return None
         try:
@@ -185,7 +196,18 @@ class RosterReader:
         except ValueError as error:
             self.problem(lines.header, f"{label}: {error}")
             return None
-        return Team(name, login, partner, host_keys, lines.header)
+        return Team(name, login, partner, host_keys, lines.header, domain=domain)
+
+    def _domain(self, item: dict[str, object], lines: TableLines, label: str) -> str | None:
+        domain = self._string(item, "domain", lines, label, required=False)
+        if domain is not None and not MAIL_DOMAIN.match(domain):
+            self.problem(
+                lines.keys.get("domain", lines.header),
+                f"domain '{domain}' is not a mail domain; write a name such as "
+                '"team1.example.org", without a user or port',
+            )
+            return None
+        return domain
 
     def _unknown_keys(
         self, table: dict[str, object], known: Sequence[str], lines: TableLines, where: str

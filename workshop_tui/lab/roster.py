@@ -71,7 +71,7 @@ def lab_teams(hosts: Sequence[LabHost]) -> list[Team]:
             host=host.address, user=host.user, port=host.port, password=host.user_password
         )
         # line 0: the team is not read from a file.
-        teams.append(Team(name, login, partner, host_keys, line=0))
+        teams.append(Team(name, login, partner, host_keys, line=0, domain=host.fqdn))
     return teams
 
 
