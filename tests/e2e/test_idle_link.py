@@ -61,6 +61,7 @@ def test_idle_app_reconnects_after_drop(lab_and_host: tuple[Lab, LabHost], tmp_p
         terminal.press(host.user_password + "\r")
         terminal.confirm_new_host_key(host.host_keys)
         terminal.wait_for(r"Postfix, your own mail server")
+        terminal.press("\x1b[B")  # Postfix is the second lesson, after First steps.
         terminal.press("\r")
         terminal.wait_for(r"Step 1 of")
         # Step 2 has commands and checks: preseeding the installer's answers.
