@@ -8,7 +8,8 @@ Mutt is driven key by key in the real terminal, following the lesson's instructi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,14 +83,25 @@ def teams(
     postfix = catalog.get("postfix")
     assert postfix is not None
     try:
-        for team in result:
+        # The two hosts are independent until they mail each other, so they install
+        # side by side.
+        def install_postfix(team: Team) -> None:
             for step in postfix.steps:
                 if step.commands:
                     run_commands(team.session, postfix, step)
+
+        side_by_side(install_postfix, result)
         yield result
     finally:
         for team in result:
             team.session.close()
+
+
+def side_by_side(work: Callable[[Team], None], teams: list[Team]) -> None:
+    """Do ``work`` for every team at the same time; re-raise the first failure."""
+    with ThreadPoolExecutor(max_workers=len(teams)) as pool:
+        for future in [pool.submit(work, team) for team in teams]:
+            future.result()
 
 
 def lesson(catalog: Catalog, lesson_id: str) -> Lesson:
@@ -188,11 +200,14 @@ def test_mail_between_teams(teams: list[Team], catalog: Catalog) -> None:
 
 def test_dovecot(teams: list[Team], catalog: Catalog) -> None:
     dovecot = lesson(catalog, "dovecot")
-    for team in teams:
+
+    def prove_dovecot(team: Team) -> None:
         prove_step(team.session, dovecot, step_named(dovecot, "Install Dovecot"))
         prove_step(
             team.session, dovecot, step_named(dovecot, "Fetch your mail as a mail client does")
         )
+
+    side_by_side(prove_dovecot, teams)
 
     one = teams[0]
     shell = one.shell()
