@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from workshop_tui.core.checks import CheckResult
+from workshop_tui.core.diagnosis import Finding
 from workshop_tui.core.errors import ConnectionLost, HostKeyNotTrusted
 from workshop_tui.core.lessons import Catalog, Lesson, Step, load_catalog
 from workshop_tui.core.login import HostKeyInfo, Login
@@ -225,6 +226,15 @@ class FakeSession:
     calls: list[str] = field(default_factory=list)
     """Method calls as ``name`` or ``name:step-id``, in order."""
 
+    findings: list[Finding] = field(default_factory=list)
+    """What diagnose() returns after failed checks."""
+
+    diagnose_outcome: BaseException | None = None
+    """When set, diagnose() raises it, as the core does when sudo refuses."""
+
+    diagnosed: list[list[CheckResult]] = field(default_factory=list)
+    """The results that each diagnose() call was given."""
+
     link_open: bool = True
     """Whether the connection is open. A test sets it False to break the link while
     nothing runs. Runs, checks and replays then raise ``ConnectionLost``, as the core's
@@ -350,6 +360,12 @@ class FakeSession:
         if passed and current:
             self.progress.hand_raised_at = None
         return results
+
+    def diagnose(self, lesson: Lesson, results: Sequence[CheckResult]) -> list[Finding]:
+        self.diagnosed.append(list(results))
+        if self.diagnose_outcome is not None:
+            raise self.diagnose_outcome
+        return list(self.findings)
 
     def set_position(self, lesson: Lesson, step: Step) -> None:
         self.calls.append(f"set_position:{step.id}")

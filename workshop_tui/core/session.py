@@ -9,10 +9,11 @@ from __future__ import annotations
 import codecs
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from workshop_tui.core import diagnosis
 from workshop_tui.core.checks import CheckResult
 from workshop_tui.core.checks.engine import evaluate_checks
 from workshop_tui.core.errors import ConnectionLost, RemoteError, WorkshopError
@@ -428,3 +429,17 @@ class Session(ProgressKeeping):
         )
         self._record_check(lesson, step, passed=all(result.passed for result in results))
         return results
+
+    def diagnose(self, lesson: Lesson, results: Sequence[CheckResult]) -> list[diagnosis.Finding]:
+        """Look on the VPS for known faults behind failed ``results``, in one exec as root.
+
+        Returns the findings, the most relevant first; none when nothing known matches.
+
+        Raises:
+            ConnectionLost: the link dropped.
+            SudoFailed: the login user is not root and sudo refused.
+        """
+        context = diagnosis.DiagnosisContext.from_results(
+            results, self.values(lesson), self.login.user
+        )
+        return diagnosis.diagnose(self.connection, context)

@@ -7,10 +7,11 @@ the whole UI with a scripted stand-in that needs no network.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from workshop_tui.core.checks import CheckResult
+from workshop_tui.core.diagnosis import Finding
 from workshop_tui.core.lessons import Lesson, Step
 from workshop_tui.core.login import Login
 from workshop_tui.core.progress import RunRecord, ServerProgress, StepState
@@ -56,6 +57,8 @@ class AttendeeSession(Protocol):
     def check_step(
         self, lesson: Lesson, step: Step, *, allow_wait: bool = True
     ) -> list[CheckResult]: ...
+
+    def diagnose(self, lesson: Lesson, results: Sequence[CheckResult]) -> list[Finding]: ...
 
     def set_position(self, lesson: Lesson, step: Step) -> None: ...
 

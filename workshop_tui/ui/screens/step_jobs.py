@@ -13,6 +13,7 @@ from textual.reactive import reactive
 from textual.widgets import Static, Tab, Tabs
 
 from workshop_tui.core.checks import CheckResult
+from workshop_tui.core.diagnosis import findings_markdown
 from workshop_tui.core.lessons import Lesson, Step
 from workshop_tui.ui.screens.base import WorkshopScreen
 from workshop_tui.ui.screens.step_text import StatusKind, block_text, replay_heading
@@ -192,6 +193,7 @@ class StepJobsScreen(WorkshopScreen):
         values = self.session.values(self.lesson)
         checks = self.query_one("#checks", ChecksPanel)
         checks.show_results(message.results, values)
+        checks.show_findings(self.workshop.redact(findings_markdown(message.findings)))
         self.set_checks_label(summarise(message.results).plain)
         self.show_panel("checks")
         failed = sum(not result.passed for result in message.results)

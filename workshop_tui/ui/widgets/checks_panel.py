@@ -88,11 +88,14 @@ class ChecksPanel(VerticalScroll):
     ChecksPanel #check-rows { height: auto; }
     ChecksPanel #no-checks { color: $text-muted; }
     ChecksPanel #step-hint { display: none; border-top: solid $warning; padding: 0 1; }
+    ChecksPanel #findings { display: none; border-top: solid $error; padding: 0 1; }
+    ChecksPanel #findings MarkdownParagraph { margin: 0 0 1 0; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static(id="no-checks")
         yield Vertical(id="check-rows")
+        yield Markdown(id="findings", open_links=False)
         yield Markdown(id="step-hint", open_links=False)
 
     def show_checks(
@@ -120,6 +123,13 @@ class ChecksPanel(VerticalScroll):
         container = self.query_one("#check-rows", Vertical)
         container.remove_children()
         container.mount_all(rows)
+        self.show_findings("")
+
+    def show_findings(self, markdown: str) -> None:
+        """Show what the diagnosis found under the checks, or hide it when ``markdown`` is ""."""
+        findings = self.query_one("#findings", Markdown)
+        findings.display = bool(markdown)
+        findings.update(markdown)
 
     def show_step_hint(self, markdown: str | None, *, scroll: bool = False) -> None:
         """Reveal the step's ``### Hint`` section, or hide it when ``markdown`` is None.

@@ -3,6 +3,7 @@ report back with messages."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Literal
 
@@ -12,6 +13,7 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from workshop_tui.core.checks import CheckResult
+from workshop_tui.core.diagnosis import Finding
 from workshop_tui.core.errors import ConnectionLost, WorkshopError
 from workshop_tui.core.lessons import Lesson, Step
 from workshop_tui.core.progress import RunRecord
@@ -19,6 +21,8 @@ from workshop_tui.core.session import RunReport
 from workshop_tui.core.variables import MissingVariable
 from workshop_tui.ui.session_api import AttendeeSession
 from workshop_tui.ui.widgets.output_log import ClosableFeed, OutputBuffer
+
+logger = logging.getLogger(__name__)
 
 Job = Literal["run", "check"]
 
@@ -29,6 +33,23 @@ def missing_variable_message(error: MissingVariable) -> str:
         f"This step needs the variable {{{{ {error.name} }}}}, which has no value. "
         f"Ask a facilitator to start the app with --var {error.name}=VALUE."
     )
+
+
+def _diagnose(
+    session: AttendeeSession, lesson: Lesson, results: list[CheckResult]
+) -> list[Finding]:
+    """Return the known faults behind failed ``results``; none when all passed.
+
+    A diagnosis that cannot run (sudo refused, link lost) adds nothing: the checks
+    already explain those problems, and the results stay valid.
+    """
+    if all(result.passed for result in results):
+        return []
+    try:
+        return session.diagnose(lesson, results)
+    except WorkshopError as error:
+        logger.info("no diagnosis of the failed checks: %s", error)
+        return []
 
 
 class StepRunner(Widget):
@@ -50,11 +71,12 @@ class StepRunner(Widget):
             self.report = report
 
     class ChecksFinished(Message):
-        """The step's checks were evaluated."""
+        """The step's checks were evaluated; ``findings`` explain failed ones, if known."""
 
-        def __init__(self, results: list[CheckResult]) -> None:
+        def __init__(self, results: list[CheckResult], findings: list[Finding]) -> None:
             super().__init__()
             self.results = results
+            self.findings = findings
 
     class LinkLost(Message):
         """The connection broke during ``job``; reconnecting and repeating it resumes."""
@@ -153,7 +175,8 @@ class StepRunner(Widget):
         except MissingVariable as error:
             self.post_message(self.JobFailed("check", missing_variable_message(error)))
         else:
-            self.post_message(self.ChecksFinished(results))
+            findings = _diagnose(session, lesson, results)
+            self.post_message(self.ChecksFinished(results, findings))
 
     @work(thread=True, group="step-replay", exit_on_error=False)
     def _replay_worker(
