@@ -130,9 +130,7 @@ def test_command_output_mismatch_reason() -> None:
     check = command_check("run: cat /etc/mailname\noutput: ^{{ domain }}$")
     result = check.judge(output("other.example\n"), VALUES)
     assert not result.passed
-    assert (
-        result.reason == "the output of `cat /etc/mailname` does not match /^alpha\\.lab\\.test$/"
-    )
+    assert result.reason == "the output of `cat /etc/mailname` is not what this check expects"
     assert result.evidence == "other.example"
 
 

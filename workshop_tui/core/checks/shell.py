@@ -85,9 +85,10 @@ class CommandCheck(ShellCheck):
         if self.output is not None:
             pattern = render_pattern(self.output, values)
             if not re.search(pattern, output.output, re.MULTILINE):
-                return CheckResult(
-                    self, False, f"the output of `{command}` does not match /{pattern}/", evidence
-                )
+                # The pattern stays out of the reason, because for a question the
+                # attendee answers in a file it would give the answer away.
+                reason = f"the output of `{command}` is not what this check expects"
+                return CheckResult(self, False, reason, evidence)
         return CheckResult(self, True, f"`{command}` exited with status {output.exit_status}")
 
 
