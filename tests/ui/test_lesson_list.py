@@ -93,3 +93,32 @@ async def test_restart_restores_step(make_app: AppMaker, session: FakeSession) -
         await settle(pilot)
         list_view = restarted.screen.query_one(ListView)
         assert list_view.index == 0
+
+
+async def test_return_highlights_next_lesson(make_app: AppMaker, session: FakeSession) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        list_view = app.screen.query_one(ListView)
+        assert list_view.index == 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, StepScreen)
+        for step_id in ("read-the-plan", "install-postfix", "say-hello"):
+            session.progress.lesson("hello-postfix").steps[step_id] = "passed"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, LessonListScreen)
+        assert app.screen.query_one(ListView).index == 1
+
+
+async def test_return_keeps_unfinished_lesson(make_app: AppMaker, session: FakeSession) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, LessonListScreen)
+        assert app.screen.query_one(ListView).index == 0

@@ -106,6 +106,23 @@ class LessonListScreen(WorkshopScreen):
 
     def on_screen_resume(self) -> None:
         self.refresh_progress()
+        self._highlight_next_unfinished()
+
+    def _highlight_next_unfinished(self) -> None:
+        """Move from a lesson the attendee just finished to the next unfinished one."""
+        list_view = self.query_one(ListView)
+        lessons = list(self.catalog)
+        index = list_view.index
+        if index is None or not self._finished(lessons[index]):
+            return
+        for later in range(index + 1, len(lessons)):
+            if not self._finished(lessons[later]):
+                list_view.index = later
+                return
+
+    def _finished(self, lesson: Lesson) -> bool:
+        status = lesson_status(lesson, self.catalog, self.session.progress)
+        return status.total > 0 and status.finished
 
     def refresh_progress(self) -> None:
         """Redraw every lesson's progress from the session's saved state."""
