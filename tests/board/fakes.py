@@ -7,6 +7,7 @@ while the login, the host key, sudo, tunnels and the link follow what a test set
 
 from __future__ import annotations
 
+import shlex
 import socket
 import subprocess
 import threading
@@ -16,6 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
+
+from workshop_tui.core import diagnosis
+from workshop_tui.core.diagnosis.sections import SECTIONS
 from workshop_tui.core.errors import (
     AuthenticationFailed,
     ConnectionLost,
@@ -28,6 +33,7 @@ from workshop_tui.core.errors import (
 from workshop_tui.core.hostkeys import KnownHosts
 from workshop_tui.core.lessons import Catalog, load_catalog
 from workshop_tui.core.login import HostKeyInfo, Login
+from workshop_tui.core.probes import Probe
 from workshop_tui.core.progress import LessonProgress, RunRecord, ServerProgress
 from workshop_tui.core.remote import ExecResult, NewKeyConfirmation, TunnelFailed
 from workshop_tui.core.roster import Team
@@ -286,3 +292,33 @@ def connection_factory(vps: FakeVps) -> Callable[..., FakeConnection]:
         return FakeConnection(vps, login)
 
     return build
+
+
+MAIL_LOG_HISTORY = f"grep error /var/log/mail.log # {PASSWORD}"
+"""A shell history line that names the mail log and, by mistake, the login password."""
+
+NO_MAIL_LOG = {"history": MAIL_LOG_HISTORY, "mail-log": "mail.log missing\nrsyslog none"}
+"""Evidence for the rule ``mail-log-missing``, quoting :data:`MAIL_LOG_HISTORY`."""
+
+
+def serve_evidence(
+    monkeypatch: pytest.MonkeyPatch,
+    texts: dict[str, str],
+    before: Callable[[], None] | None = None,
+) -> None:
+    """Make the diagnosis gather ``texts`` by section name instead of reading this machine.
+
+    The probes still run as root in one batch through the fake connection, so sudo, the
+    link and the exec count behave as for the real evidence. ``before`` runs just
+    before the batch is sent.
+    """
+
+    def probes(user: str, domain: str | None) -> list[Probe]:
+        if before is not None:
+            before()
+        return [
+            Probe(f"printf '%s\\n' {shlex.quote(texts[name])}" if name in texts else ":", True)
+            for name in SECTIONS
+        ]
+
+    monkeypatch.setattr(diagnosis, "evidence_probes", probes)

@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from workshop_tui.core.board.diagnosis import TeamDiagnosis
 from workshop_tui.core.board.model import Reach, TeamSnapshot
 from workshop_tui.core.checks import CheckResult
 from workshop_tui.core.lessons import Catalog, Lesson, load_catalog
@@ -183,7 +184,10 @@ class FakeClock:
 
 
 class FakePoller:
-    """Returns scripted snapshots, one per refresh; the last one repeats."""
+    """Returns scripted snapshots, one per refresh; the last one repeats.
+
+    ``diagnose`` returns ``diagnosis`` and records the thread it ran in.
+    """
 
     def __init__(self, team: Team, script: Sequence[TeamSnapshot] = ()) -> None:
         self.team = team
@@ -192,6 +196,20 @@ class FakePoller:
         self.refreshes = 0
         self.closed = threading.Event()
         self.fail_with: Exception | None = None
+        self.diagnosis: TeamDiagnosis | None = TeamDiagnosis(at=NOW)
+        self.diagnose_fails_with: Exception | None = None
+        self.diagnose_threads: list[str] = []
+
+    @property
+    def diagnoses(self) -> int:
+        """How many times the board asked for a diagnosis."""
+        return len(self.diagnose_threads)
+
+    def diagnose(self) -> TeamDiagnosis | None:
+        self.diagnose_threads.append(threading.current_thread().name)
+        if self.diagnose_fails_with is not None:
+            raise self.diagnose_fails_with
+        return self.diagnosis
 
     def refresh(self) -> TeamSnapshot:
         self.refreshes += 1

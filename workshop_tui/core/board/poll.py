@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from workshop_tui.core.board.diagnosis import TeamDiagnosis, diagnose_team
 from workshop_tui.core.board.model import Reach, TeamSnapshot
 from workshop_tui.core.board.problems import key_not_in_roster, login_rejected
 from workshop_tui.core.board.reading import (
@@ -166,6 +167,19 @@ class TeamPoller:
                 # close() ran during this refresh, which may have connected again.
                 connection.close()
             return snapshot
+
+    def diagnose(self) -> TeamDiagnosis | None:
+        """Look for known faults behind the latest snapshot's failing checks; blocks. Runs one
+        more exec as root (see :func:`diagnose_team`). Returns None when no check fails, the
+        VPS is not online or the poller is closed."""
+        with self._refresh_lock:
+            snapshot, connection = self.snapshot, self._connection
+            if self._closed or snapshot.reach != "online" or not connection.is_open:
+                return None
+            lesson = self.lessons.get(snapshot.lesson_id or "")
+            sudo = self._sudo_problem if self._sudo_failed_at is not None else ""
+            values = self._values(lesson)
+            return diagnose_team(connection, snapshot, lesson, values, sudo_problem=sudo)
 
     def close(self) -> None:
         """Close the SSH connection for good; later refreshes do nothing."""

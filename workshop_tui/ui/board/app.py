@@ -14,14 +14,21 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 
 from workshop_tui.core.board import pacing
+from workshop_tui.core.board.diagnosis import TeamDiagnosis, diagnosis_due, failing_checks
 from workshop_tui.core.board.model import TeamSnapshot
 from workshop_tui.core.board.pacing import next_refresh_delay, team_phase
 from workshop_tui.core.lessons import Lesson
 from workshop_tui.core.roster import Roster, Team
 from workshop_tui.ui.board.display import room_lesson
-from workshop_tui.ui.board.polling import BoardPoller, PollerFactory, refresh_safely
+from workshop_tui.ui.board.polling import (
+    BoardPoller,
+    PollerFactory,
+    diagnose_safely,
+    refresh_safely,
+)
 from workshop_tui.ui.board.screens.board import BoardScreen
 from workshop_tui.ui.board.screens.common import BoardView
+from workshop_tui.ui.board.screens.team import TeamScreen
 
 
 class BoardApp(App[None]):
@@ -32,6 +39,8 @@ class BoardApp(App[None]):
     with one thread per team. Textual's thread workers share asyncio's default pool of at
     most ``min(32, os.cpu_count() + 4)`` threads. A worker that refreshes in a loop occupies
     one thread for good, so with that pool the teams beyond its size would never be read.
+    The same thread diagnoses the team that the team view shows, after a refresh that
+    found failing checks.
     """
 
     CSS_PATH = "board.tcss"
@@ -53,6 +62,14 @@ class BoardApp(App[None]):
         def __init__(self, snapshot: TeamSnapshot) -> None:
             super().__init__()
             self.snapshot = snapshot
+
+    class DiagnosisRead(Message):
+        """A poller finished diagnosing the failing checks of a team's VPS."""
+
+        def __init__(self, team_name: str, diagnosis: TeamDiagnosis) -> None:
+            super().__init__()
+            self.team_name = team_name
+            self.diagnosis = diagnosis
 
     def __init__(
         self,
@@ -85,6 +102,9 @@ class BoardApp(App[None]):
         status counts from it only for a team whose VPS was never read."""
         self.pinned_lesson: str | None = None
         """The lesson the facilitator picked, or None to show the lesson of the room."""
+        self.diagnoses: dict[str, TeamDiagnosis] = {}
+        """The latest diagnosis of each team, by team name, while its checks fail."""
+        self._diagnosed_at: dict[str, float] = {}
         self._wake = {team.name: asyncio.Event() for team in roster.teams}
         self._threads = ThreadPoolExecutor(
             max_workers=max(1, len(roster.teams)), thread_name_prefix="board-poller"
@@ -136,6 +156,11 @@ class BoardApp(App[None]):
                 wake.clear()
                 snapshot = await loop.run_in_executor(self._threads, refresh_safely, poller, team)
                 self.post_message(self.SnapshotRead(snapshot))
+                if self._diagnosis_due_for(team.name, snapshot):
+                    self._diagnosed_at[team.name] = self.clock()
+                    found = await loop.run_in_executor(self._threads, diagnose_safely, poller, team)
+                    if found is not None:
+                        self.post_message(self.DiagnosisRead(team.name, found))
                 delay = next_refresh_delay(loop.time(), phase, self.interval)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=delay)
@@ -143,6 +168,23 @@ class BoardApp(App[None]):
             # Textual cancels the workers when the app exits. Closing the connection
             # also makes a refresh that is still running in its thread end soon.
             poller.close()
+
+    @property
+    def viewed_team(self) -> str | None:
+        """The name of the team whose team view is open, or None."""
+        screen = self.screen_stack[-1] if self.screen_stack else None
+        return screen.team_name if isinstance(screen, TeamScreen) else None
+
+    def _diagnosis_due_for(self, name: str, snapshot: TeamSnapshot) -> bool:
+        """Return whether to diagnose team ``name`` after the refresh that read ``snapshot``."""
+        if self.viewed_team != name:
+            return False
+        return diagnosis_due(snapshot, self.lessons, self._diagnosed_at.get(name), self.clock())
+
+    def team_opened(self, name: str) -> None:
+        """Read team ``name`` now if its team view should show a new diagnosis."""
+        if self._diagnosis_due_for(name, self.snapshots[name]):
+            self._wake[name].set()
 
     def on_unmount(self) -> None:
         # A thread still in a refresh ends when that refresh returns; the process waits
@@ -157,7 +199,16 @@ class BoardApp(App[None]):
             self.down_since.setdefault(name, self.clock())
         else:
             self.down_since.pop(name, None)
+        if not failing_checks(snapshot, self.lessons):
+            self.diagnoses.pop(name, None)
         self.update_views()
+
+    def on_board_app_diagnosis_read(self, message: BoardApp.DiagnosisRead) -> None:
+        name = message.team_name
+        # Checks fixed while the diagnosis ran leave nothing to explain.
+        if failing_checks(self.snapshots[name], self.lessons):
+            self.diagnoses[name] = message.diagnosis
+            self.update_views()
 
     def update_views(self) -> None:
         """Redraw every board screen from the latest snapshots."""

@@ -1,4 +1,5 @@
-"""One team in detail: login, reach, lesson and step, failing checks and the last output."""
+"""One team in detail: login, reach, lesson and step, failing checks, what the board noticed
+about them, and the last output."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from workshop_tui.ui.board.display import (
     team_status,
     team_values,
 )
+from workshop_tui.ui.board.noticed import noticed_text
 from workshop_tui.ui.board.screens.common import BoardView
 
 LABEL_WIDTH = 10
@@ -69,7 +71,8 @@ class TeamScreen(BoardView):
     """Everything the board read about one team, updated after every refresh.
 
     The last output opens at its end, where an error usually is, and stays there as new
-    output arrives, until the facilitator scrolls up. End follows it again.
+    output arrives, until the facilitator scrolls up. End follows it again. While checks
+    fail, the board diagnoses them on the VPS, and the findings follow the failing checks.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -105,6 +108,7 @@ class TeamScreen(BoardView):
         # facilitator scrolls up.
         output.anchor()
         output.focus()
+        self.board.team_opened(self.team_name)
 
     def update_view(self) -> None:
         snapshot = self.board.snapshots[self.team_name]
@@ -205,4 +209,6 @@ class TeamScreen(BoardView):
             lines.append(Text(f"  {result.reason}", style="bold #ff8787"))
             for line in result.evidence.splitlines():
                 lines.append(Text(f"    {line}", style="#b2b2b2"))
+        lines.append(Text())
+        lines.append(noticed_text(self.board.diagnoses.get(self.team_name), self.board.clock()))
         return Text("\n").join(lines)
