@@ -122,5 +122,14 @@ def test_steps_to_check_adds_touched_later_steps(basics: Lesson) -> None:
     ]
 
 
+def test_steps_to_check_skips_passed_steps(basics: Lesson) -> None:
+    progress = progress_at(
+        "basics",
+        "configure-the-tool",
+        {"read-the-plan": "passed", "install-the-tool": "passed", "configure-the-tool": "passed"},
+    )
+    assert [step.id for step in steps_to_check(basics, progress)] == ["configure-the-tool"]
+
+
 def test_steps_to_check_without_progress(basics: Lesson) -> None:
     assert steps_to_check(basics, None) == []

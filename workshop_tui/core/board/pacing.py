@@ -10,6 +10,9 @@ team still happens at once, so the board fills quickly when it opens.
 from __future__ import annotations
 
 import math
+import time
+
+from workshop_tui.core.checks import Check, CheckResult
 
 MIN_GAP_FRACTION = 0.5
 """The smallest pause between two refreshes of one team, as a fraction of the interval.
@@ -52,3 +55,29 @@ def stale_after(interval: float) -> float:
     """
     longest_gap = (1 + MIN_GAP_FRACTION) * interval + REFRESH_ALLOWANCE
     return max(STALE_ROUNDS * interval, longest_gap)
+
+
+PROTOCOL_CHECK_SPACING = 30.0
+"""Seconds between two runs of one SMTP or IMAP check from the board. The server writes
+each connection, and each IMAP login, into the journal. Attendees read that journal in
+the lessons, so a run at every refresh would bury their own lines."""
+
+
+class ProtocolCheckSpacing:
+    """The latest result of each protocol check, reused until it is ``spacing`` s old."""
+
+    def __init__(self, spacing: float = PROTOCOL_CHECK_SPACING) -> None:
+        self.spacing = spacing
+        self._results: dict[Check, tuple[float, CheckResult]] = {}
+
+    def recent(self, check: Check, now: float | None = None) -> CheckResult | None:
+        """Return the check's result if it ran within the spacing, else None."""
+        entry = self._results.get(check)
+        now = time.monotonic() if now is None else now
+        if entry is None or now - entry[0] >= self.spacing:
+            return None
+        return entry[1]
+
+    def remember(self, result: CheckResult, now: float | None = None) -> None:
+        """Store a result of a check that just ran."""
+        self._results[result.check] = (time.monotonic() if now is None else now, result)

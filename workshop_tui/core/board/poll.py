@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from workshop_tui.core.board.checks import BoardChecks
 from workshop_tui.core.board.diagnosis import TeamDiagnosis, diagnose_team
 from workshop_tui.core.board.model import Reach, TeamSnapshot
 from workshop_tui.core.board.problems import key_not_in_roster, login_rejected
@@ -24,28 +25,22 @@ from workshop_tui.core.board.reading import (
     current_run,
     describe_progress_problem,
     group_by_step,
-    missing_variables,
     output_probe,
     parse_output,
     progress_probe,
     read_progress,
     steps_to_check,
-    unchecked,
 )
-from workshop_tui.core.checks import Check, CheckResult, ShellCheck
-from workshop_tui.core.checks.engine import evaluate_checks_with_probes
 from workshop_tui.core.errors import (
     AuthenticationFailed,
     HostKeyChanged,
     HostKeyNotTrusted,
     RemoteError,
-    SudoFailed,
-    WorkshopError,
 )
 from workshop_tui.core.hostkeys import KnownHosts, format_host_port
-from workshop_tui.core.lessons import Lesson, Step
+from workshop_tui.core.lessons import Lesson
 from workshop_tui.core.login import HostKeyInfo
-from workshop_tui.core.probes import NO_RECORD_STATUS, Probe, ProbeOutput
+from workshop_tui.core.probes import NO_RECORD_STATUS
 from workshop_tui.core.progress import RunRecord, ServerProgress
 from workshop_tui.core.remote import Connection
 from workshop_tui.core.roster import Team
@@ -56,11 +51,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 5.0
 """Seconds between two refreshes of one team."""
-
-SUDO_RETRY_SECONDS = 60.0
-"""Seconds to leave out checks that need root after sudo refused them. Each try with a
-wrong password is a failed sudo attempt in the VPS's log, so the board does not repeat
-it on every refresh."""
 
 LOGIN_RETRY_SECONDS = 60.0
 """Seconds before logging in again after the VPS rejected the roster's login. Every try
@@ -122,9 +112,8 @@ class TeamPoller:
         self._facts: HostFacts | None = None
         self._refresh_lock = threading.Lock()
         self._closed = False
-        self._sudo_failed_at: float | None = None
         self._login_rejected_at: float | None = None
-        self._sudo_problem = ""
+        self._checks = BoardChecks(self._connection, team.name)
 
     @property
     def _where(self) -> str:
@@ -177,7 +166,7 @@ class TeamPoller:
             if self._closed or snapshot.reach != "online" or not connection.is_open:
                 return None
             lesson = self.lessons.get(snapshot.lesson_id or "")
-            sudo = self._sudo_problem if self._sudo_failed_at is not None else ""
+            sudo = self._checks.recent_sudo_problem()
             values = self._values(lesson)
             return diagnose_team(connection, snapshot, lesson, values, sudo_problem=sudo)
 
@@ -254,7 +243,7 @@ class TeamPoller:
             probe, separator = output_probe(run)
             extra.append(probe)
         started = time.monotonic()
-        results, outputs, sudo_problem = self._evaluate(checks, values, extra)
+        results, outputs, sudo_problem = self._checks.evaluate(checks, values, extra)
 
         if outputs[0].exit_status == NO_RECORD_STATUS:
             # The batch did not even read the progress file, its first probe: the SSH
@@ -299,88 +288,6 @@ class TeamPoller:
             polled_at=time.time(),
         )
         return _Reading(snapshot, lesson, run)
-
-    def _evaluate(
-        self,
-        checks: Sequence[tuple[Step, Check]],
-        values: Mapping[str, str],
-        extra: Sequence[Probe],
-    ) -> tuple[list[tuple[Step, CheckResult]], list[ProbeOutput], str]:
-        """Run the checks and the extra probes; return results, outputs and a sudo problem.
-
-        A check that needs a variable without a value fails with that reason instead
-        of running. When sudo refuses, the batch runs once more without the checks
-        that need root, which then fail with sudo's message.
-        """
-        results: dict[int, CheckResult] = {}
-        runnable: dict[int, Check] = {}
-        for index, (_, check) in enumerate(checks):
-            missing = missing_variables(check, values)
-            if missing:
-                names = ", ".join(f"{{{{ {name} }}}}" for name in missing)
-                results[index] = unchecked(
-                    check, f"not checked: the board has no value for {names}"
-                )
-            else:
-                runnable[index] = check
-        sudo_problem = ""
-        if self._sudo_failed_at is not None:
-            if time.monotonic() - self._sudo_failed_at < SUDO_RETRY_SECONDS:
-                sudo_problem = self._skip_root_checks(runnable, values, results)
-            else:
-                self._sudo_failed_at = None
-        try:
-            outputs = self._run_checks(runnable, values, extra, results)
-        except SudoFailed as error:
-            # The login works but sudo refuses (password changed, user removed from the
-            # sudo group, broken sudoers). The VPS is reachable and the team's position
-            # still readable, so the team stays "online" with the problem shown.
-            self._sudo_failed_at = time.monotonic()
-            self._sudo_problem = str(error)
-            logger.warning("team %s: sudo failed on %s: %s", self.team.name, self._where, error)
-            sudo_problem = self._skip_root_checks(runnable, values, results)
-            outputs = self._run_checks(runnable, values, extra, results)
-        return [(checks[i][0], results[i]) for i in range(len(checks))], outputs, sudo_problem
-
-    def _run_checks(
-        self,
-        runnable: Mapping[int, Check],
-        values: Mapping[str, str],
-        extra: Sequence[Probe],
-        results: dict[int, CheckResult],
-    ) -> list[ProbeOutput]:
-        indexes = list(runnable)
-        try:
-            found, outputs = evaluate_checks_with_probes(
-                self._connection, list(runnable.values()), values, extra, allow_wait=False
-            )
-        except RemoteError:
-            raise
-        except WorkshopError as error:
-            # Only a variable without a value raises here, which the filter above
-            # should have caught; fail the checks instead of the whole refresh.
-            logger.warning("team %s: checks could not run: %s", self.team.name, error)
-            for index, check in runnable.items():
-                results[index] = unchecked(check, f"not checked: {error}")
-            _, outputs = evaluate_checks_with_probes(
-                self._connection, [], values, extra, allow_wait=False
-            )
-            return outputs
-        results.update(zip(indexes, found, strict=True))
-        return outputs
-
-    def _skip_root_checks(
-        self,
-        runnable: dict[int, Check],
-        values: Mapping[str, str],
-        results: dict[int, CheckResult],
-    ) -> str:
-        """Move the checks that need root from ``runnable`` to failed ``results``."""
-        for index, check in list(runnable.items()):
-            if isinstance(check, ShellCheck) and check.probe(values).as_root:
-                del runnable[index]
-                results[index] = unchecked(check, f"not checked: {self._sudo_problem}")
-        return f"Checks that need root did not run: {self._sudo_problem}"
 
     def _values(self, lesson: Lesson | None) -> dict[str, str]:
         facts = self._facts

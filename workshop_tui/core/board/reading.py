@@ -132,19 +132,22 @@ def current_run(progress: ServerProgress | None, lesson: Lesson | None) -> RunRe
 def steps_to_check(lesson: Lesson, progress: ServerProgress | None) -> list[Step]:
     """Return the steps of ``lesson`` whose checks can change what the grid shows.
 
-    Those are the steps up to the attendee's current one and the steps they ran or
-    checked. The grid ignores live results of a later step that the attendee never
-    touched, so checking it would cost time on the VPS for nothing.
+    Those are the attendee's current step and the other steps up to it or touched
+    (run or checked) that have not passed. A step that passed stays done: a later
+    step may undo its effect on purpose, as a lesson that stops Postfix to show the
+    queue and then starts it again. The grid ignores live results of a later step
+    that the attendee never touched, so checking it would cost time for nothing.
     """
     saved = progress.lessons.get(lesson.id) if progress is not None else None
     if saved is None:
         return []
     current = lesson.step_index(saved.current_step) if saved.current_step else None
-    return [
-        step
-        for index, step in enumerate(lesson.steps)
-        if step.id in saved.steps or (current is not None and index <= current)
-    ]
+    chosen = []
+    for index, step in enumerate(lesson.steps):
+        touched = step.id in saved.steps or (current is not None and index < current)
+        if index == current or (touched and saved.steps.get(step.id) != "passed"):
+            chosen.append(step)
+    return chosen
 
 
 def missing_variables(check: Check, values: Mapping[str, str]) -> list[str]:
