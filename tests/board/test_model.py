@@ -110,6 +110,19 @@ def test_cell(
     assert snapshot(basics, current, saved, live).cell(basics, basics.steps[step]) == expected
 
 
+def test_finished_lesson_last_step_done(basics: Lesson) -> None:
+    every_step: dict[int, StepState] = dict.fromkeys((PLAN, INSTALL, CONFIGURE, ROOT), "passed")
+    team = snapshot(basics, ROOT, every_step, {ROOT: True})
+    assert team.lesson_finished(basics)
+    assert team.cell(basics, basics.steps[ROOT]) == "done"
+
+
+def test_unfinished_lesson_last_step_current(basics: Lesson) -> None:
+    team = snapshot(basics, ROOT, {PLAN: "passed", ROOT: "passed"}, {ROOT: True})
+    assert not team.lesson_finished(basics)
+    assert team.cell(basics, basics.steps[ROOT]) == "current"
+
+
 def test_cell_without_progress(basics: Lesson) -> None:
     empty = TeamSnapshot(team=make_team())
     assert empty.cell(basics, basics.steps[INSTALL]) == "not_started"

@@ -140,3 +140,18 @@ async def test_grid_never_shows_braces_or_password(room: Room) -> None:
         text = screen_text(pilot)
         assert "{{" not in text
         assert PASSWORD not in text
+
+
+async def test_grid_finished_lesson_stops_clock(room: Room) -> None:
+    lesson = room.lesson
+    last = len(lesson.steps) - 1
+    room.script(
+        "team-1", snapshot(room.team("team-1"), lesson, at=last, passed=range(len(lesson.steps)))
+    )
+    app = room.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_refreshes(pilot, room)
+        row = row_of(screen_text(pilot), "team-1")
+        assert "✔  ✔  ✔  ✔  ✔  ✔  ✔  ✔" in row
+        assert "done" in row
+        assert "2:05" not in row

@@ -84,6 +84,13 @@ class TeamSnapshot:
         """Whether the attendee asked for help and has not lowered the hand."""
         return self.progress is not None and self.progress.hand_raised_at is not None
 
+    def lesson_finished(self, lesson: Lesson) -> bool:
+        """Return whether every step of ``lesson`` passed, as the attendee app records it."""
+        if self.progress is None:
+            return False
+        step_ids = [step.id for step in lesson.steps]
+        return self.progress.passed_count(lesson.id, step_ids) == len(step_ids)
+
     def time_on_step(self, now: float) -> float | None:
         """Return the seconds since the attendee arrived at the current step, or None."""
         if self.progress is None or self.progress.step_since is None:
@@ -108,15 +115,18 @@ class TeamSnapshot:
     def cell(self, lesson: Lesson, step: Step) -> CellState:
         """Return the state of ``step`` for the grid.
 
-        Live check results win over the saved step state, so a step that was done and
-        then broke shows as failing. The current step shows as failing only after the
-        attendee ran or checked it: a step that was just opened has not failed yet.
+        Live check results, which the board reads for the current step and for steps
+        that have not passed, win over the saved step state. The current step shows as
+        failing only after the attendee ran or checked it: a step that was just opened
+        has not failed yet. In a finished lesson every step is done.
         """
         saved = self.progress.step_state(lesson.id, step.id) if self.progress else None
         live = self.live_results(lesson, step)
         live_passed = all(r.passed for r in live) if live else None
         current = self.current_step(lesson)
         if current is not None and current.id == step.id:
+            if live_passed is not False and self.lesson_finished(lesson):
+                return "done"
             attempted = saved is not None
             if attempted and (live_passed is False or (live_passed is None and saved == "failed")):
                 return "failing"

@@ -143,7 +143,9 @@ class TeamScreen(BoardView):
         ]
 
         time_on_step = snapshot.time_on_step(now)
-        if time_on_step is not None:
+        if lesson is not None and snapshot.lesson_finished(lesson):
+            lines.append(fact("On step", "lesson done"))
+        elif time_on_step is not None:
             lines.append(fact("On step", format_duration(time_on_step)))
 
         progress = snapshot.progress

@@ -79,7 +79,11 @@ class TeamGrid(DataTable[Text]):
             "status": status.text,
         }
         time_on_step = snapshot.time_on_step(now)
-        cells["time"] = Text(format_duration(time_on_step) if time_on_step is not None else "")
+        if lesson is not None and snapshot.lesson_finished(lesson):
+            # The attendee stays on the last step of a finished lesson; no clock runs.
+            cells["time"] = Text("done")
+        else:
+            cells["time"] = Text(format_duration(time_on_step) if time_on_step is not None else "")
         if lesson is not None:
             for step in lesson.steps:
                 cells[f"step:{step.id}"] = cell_text(snapshot.cell(lesson, step), dimmed=dimmed)
