@@ -121,7 +121,8 @@ def test_failing_step_and_lost_link(
         steady = poller.refresh()
         assert steady.reach == "online", steady.problem
         assert steady.round_trips == 1
-        assert steady.tunnels == 1
+        # The SMTP check ran in the first refresh and waits out its spacing now.
+        assert steady.tunnels == 0
         assert steady.cell(lesson, install) == "failing"
         package, unit, smtp = steady.results[install.id]
         assert package.reason == "postfix is not installed"
