@@ -220,10 +220,10 @@ def test_code_span_survives_backticks() -> None:
     assert code("two\nlines") == "`two lines`"
 
 
-def test_markdown_fence_longer_than_evidence() -> None:
-    finding = Finding("unknown-user", "Hint.", ("line with ``` inside",))
+def test_markdown_quotes_each_evidence_line() -> None:
+    finding = Finding("unknown-user", "Hint.", ("line with ``` inside", "second line"))
     text = findings_markdown([finding])
-    assert "````text\nline with ``` inside\n````" in text
+    assert "> ````line with ``` inside````\n>\n> `second line`" in text
     assert findings_markdown([]) == ""
 
 
@@ -275,3 +275,30 @@ def test_submission_quotes_listener_unchanged() -> None:
     [finding] = only("submission-not-enabled", evidence(), context)
     listener = next(line for line in HEALTHY["sockets"].splitlines() if "0.0.0.0:25 " in line)
     assert finding.evidence == (lines.SUBMISSION_CHECK_REASON, listener.strip())
+
+
+DOMAIN_DEFERRED = (
+    "2026-12-05T04:36:02+0000 alpha postfix/smtp[6101]: 6C47D2EA00D: "
+    "to=<learner@bravo.lab.tset>, relay=none, delay=0.03, delays=0.01/0.01/0/0, dsn=4.4.3, "
+    "status=deferred (Host or domain name not found. Name service error for "
+    "name=bravo.lab.tset type=MX: Host not found, try again)"
+)
+QUEUE_WITH_TYPO = (
+    "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+    "6C47D2EA00D     412 Sat Dec  5 04:36:02  learner@alpha.lab.test\n"
+    "(Host or domain name not found. Name service error for name=bravo.lab.tset type=MX)\n"
+    "                                         learner@bravo.lab.tset\n"
+    "\n-- 0 Kbytes in 1 Request.\n"
+)
+
+
+def test_deferred_unknown_domain_offers_delete() -> None:
+    found = match_rules(evidence([DOMAIN_DEFERRED], queue=QUEUE_WITH_TYPO), CONTEXT)
+    assert rule_ids(found) == ["domain-not-found"]
+    assert "`sudo postsuper -d 6C47D2EA00D`" in found[0].hint
+    assert "`learner@bravo.lab.tset`" in found[0].hint
+
+
+def test_deferred_unknown_domain_gone_from_queue() -> None:
+    empty = "Mail queue is empty\n"
+    assert match_rules(evidence([DOMAIN_DEFERRED], queue=empty), CONTEXT) == []

@@ -43,7 +43,7 @@ async def test_findings_under_failed_checks(make_app: AppMaker, session: FakeSes
         findings = findings_of(screen)
         assert findings.display
         assert "loops back to myself" in findings.source
-        assert "```text\n" + LOOP_LINE in findings.source
+        assert "> `" + LOOP_LINE + "`" in findings.source
         text = screen_text(pilot)
         assert "What the server's logs and settings suggest" in text
         assert "(mail-loops-back)" in text
@@ -102,3 +102,16 @@ async def test_findings_hide_the_password(make_app: AppMaker, session: FakeSessi
         assert "cat /var/log/mail.log" in findings_of(screen).source
         assert PASSWORD not in findings_of(screen).source
         assert PASSWORD not in screen_text(pilot)
+
+
+async def test_long_evidence_line_wraps(make_app: AppMaker, session: FakeSession) -> None:
+    start_at(session, "install-postfix")
+    session.check_outcomes.append(first_fails)
+    session.findings = [LOOP_FINDING]
+    app = make_app()
+    async with open_step_screen(app, size=(100, 50)) as (pilot, _screen):
+        await pilot.press("c")
+        await settle(pilot)
+        text = " ".join(screen_text(pilot).split())
+        # The end of the journal line, which names the cause, is on screen too.
+        assert "loops back to myself)" in text

@@ -31,6 +31,7 @@ _NOT_FOUND = re.compile(
     r"to=<([^>]*)>.*status=(?:bounced|deferred) \(Host or domain name not found\. "
     r"Name service error for name=(\S+) type=\S+: ([^)]*)\)"
 )
+_QUEUE_ID = re.compile(r": ([0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,}): to=<")
 _NO_SPACE = re.compile(r"No space left on device|Insufficient system storage")
 
 
@@ -182,8 +183,16 @@ def domain_not_found(evidence: Evidence, context: DiagnosisContext) -> Iterator[
             )
         else:
             advice = (
-                "Check the spelling of the address. `getent hosts` and `host -t mx` show "
-                "what DNS knows about a name."
+                "Check the spelling of the address; `getent hosts` shows what DNS knows "
+                "about a name."
+            )
+        queue_id = _QUEUE_ID.search(line)
+        if "status=deferred" in line and queue_id is not None:
+            if not _still_queued(evidence, queue_id.group(1)):
+                continue  # Delivered or deleted since.
+            advice += (
+                " The mail waits in the queue, and Postfix tries again for days: delete it "
+                f"with `sudo postsuper -d {queue_id.group(1)}`."
             )
         yield Hit(
             f"Postfix cannot deliver to {code(recipient)}: DNS has no record for "

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from workshop_tui.core.diagnosis.model import Finding
-
-
-def _fence(lines: Sequence[str]) -> str:
-    longest = max((len(run) for line in lines for run in re.findall(r"`{3,}", line)), default=0)
-    return "`" * max(3, longest + 1)
+from workshop_tui.core.diagnosis.model import Finding, code
 
 
 def finding_markdown(finding: Finding) -> str:
-    """Return the hint, then the quoted evidence lines in a code block."""
+    """Return the hint, then each quoted evidence line as a code span in a block quote.
+
+    Code spans wrap at the width of the panel, so the end of a long journal line, where
+    ``status=`` and its reason stand, stays visible; a fenced block would cut it off.
+    """
     parts = [f"{finding.hint} *({finding.rule})*"]
     if finding.evidence:
-        fence = _fence(finding.evidence)
-        parts.append(f"{fence}text\n" + "\n".join(finding.evidence) + f"\n{fence}")
+        parts.append("\n>\n".join(f"> {code(line)}" for line in finding.evidence))
     return "\n\n".join(parts)
 
 
