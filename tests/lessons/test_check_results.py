@@ -11,6 +11,7 @@ from workshop_tui.core.checks import (
     UnitCheck,
     parse_check,
 )
+from workshop_tui.core.checks.base import first_line
 from workshop_tui.core.checks.shell import parse_mailbox_listing
 from workshop_tui.core.probes import ProbeOutput
 
@@ -205,3 +206,21 @@ def test_wait_field() -> None:
     check = parse_check("mailbox", "subject: x\nwait: 10", 1)
     assert check.wait == 10
     assert parse_check("mailbox", "subject: x", 1).wait == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postconf -n", "postconf -n"),
+        ("journalctl -o cat \\\n  | grep x", "journalctl -o cat …"),
+        ("whoami\nhostname", "whoami …"),
+    ],
+)
+def test_first_line_marks_continuation(text: str, expected: str) -> None:
+    assert first_line(text) == expected
+
+
+def test_mailbox_one_message_singular() -> None:
+    listing = "== mbox /var/mail/learner\n-- message\nsubject: Only one\n"
+    result = mailbox_check("subject: ^Other$").judge(output(listing), VALUES)
+    assert result.reason == "no matching message for learner in /var/mail/learner (1 message)"

@@ -184,8 +184,17 @@ class Fields:
 
 
 def first_line(text: str, limit: int = 60) -> str:
-    """Return the first line of ``text``, shortened to ``limit`` characters."""
-    line = text.strip().splitlines()[0] if text.strip() else ""
+    """Return the first line of ``text``, shortened to ``limit`` characters.
+
+    A line continued with ``\\`` or followed by more lines ends in "…", so it does not
+    read as the whole command.
+    """
+    lines = text.strip().splitlines()
+    line = lines[0] if lines else ""
+    if line.endswith("\\"):
+        line = line[:-1].rstrip() + " …"
+    elif len(lines) > 1:
+        line += " …"
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

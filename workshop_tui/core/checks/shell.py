@@ -351,7 +351,7 @@ class MailboxCheck(ShellCheck):
                 f"found in {message.location}: {message.headers.get('subject', '(no subject)')}",
             )
         where = ", ".join(
-            [f"{path} ({sum(m.location == path for m in messages)} messages)" for path in found]
+            [f"{path} ({_messages(sum(m.location == path for m in messages))})" for path in found]
             + [f"{path} (missing)" for path in missing]
         )
         recent = [m.headers.get("subject", "(no subject)") for m in messages[-3:]]
@@ -360,3 +360,7 @@ class MailboxCheck(ShellCheck):
             reason = f"{unread} matching message(s) for {user} in {where}, but none opened yet"
             return CheckResult(self, False, reason, evidence)
         return CheckResult(self, False, f"no matching message for {user} in {where}", evidence)
+
+
+def _messages(count: int) -> str:
+    return f"{count} message" if count == 1 else f"{count} messages"
