@@ -10,8 +10,8 @@ from workshop_tui.core.diagnosis.model import Finding, code
 def finding_markdown(finding: Finding) -> str:
     """Return the hint, then each quoted evidence line as a code span in a block quote.
 
-    Code spans wrap at the width of the panel, so the end of a long journal line, where
-    ``status=`` and its reason stand, stays visible; a fenced block would cut it off.
+    Code spans wrap at the width of the panel, while a fenced block cuts a long line at
+    its edge. The end of a journal line, with ``status=`` and its reason, stays visible.
     """
     parts = [f"{finding.hint} *({finding.rule})*"]
     if finding.evidence:
