@@ -155,3 +155,13 @@ async def test_grid_finished_lesson_stops_clock(room: Room) -> None:
         assert "✔  ✔  ✔  ✔  ✔  ✔  ✔  ✔" in row
         assert "done" in row
         assert "2:05" not in row
+
+
+async def test_redraw_after_grid_removed(room: Room) -> None:
+    # At quit a timer can fire after the screen's widgets are gone.
+    busy_room(room)
+    app = room.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_refreshes(pilot, room)
+        await app.screen.query_one(TeamGrid).remove()
+        app.update_views()

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.message import Message
 
 from workshop_tui.core.board import pacing
@@ -213,7 +214,11 @@ class BoardApp(App[None]):
     def update_views(self) -> None:
         """Redraw every board screen from the latest snapshots."""
         for screen in self.screen_stack:
-            if isinstance(screen, BoardView):
+            if not isinstance(screen, BoardView):
+                continue
+            # While the app quits, a timer may fire after a screen lost its widgets;
+            # there is nothing left to draw on it then.
+            with contextlib.suppress(NoMatches):
                 screen.update_view()
 
     def action_refresh_now(self) -> None:
