@@ -11,13 +11,13 @@ import pytest
 from workshop_tui.core.board import poll
 from workshop_tui.core.board.diagnosis import (
     DIAGNOSIS_SPACING,
-    REDACTED,
     diagnosis_due,
     failing_checks,
 )
 from workshop_tui.core.board.poll import TeamPoller
 from workshop_tui.core.hostkeys import KnownHosts
 from workshop_tui.core.lessons import Catalog
+from workshop_tui.core.login import REDACTED
 
 from .fakes import (
     MAIL_LOG_HISTORY,

@@ -129,7 +129,7 @@ def test_passed_step_stays_done_when_undone(
     vps: FakeVps, make_poller: Callable[..., TeamPoller], basics: Lesson
 ) -> None:
     # A later step may undo an earlier one on purpose, such as stopping Postfix to
-    # show the queue and starting it again; the earlier step stays done.
+    # show the queue and starting it again. The earlier step stays done.
     vps.write_progress(progress_at("basics", CONFIGURE, {INSTALL: "passed"}))
     poller = make_poller()
     assert poller.refresh().cell(basics, basics.steps[1]) == "done"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from workshop_tui.core.lessons import Step
+from workshop_tui.core.lessons import Lesson, Step
+from workshop_tui.core.session import Session
 from workshop_tui.core.variables import render_text
 from workshop_tui.lab import LabHost
 
@@ -64,3 +66,16 @@ class TerminalUser:
         screen.wait_for(r"\[ Wrote \d+ lines? \]")
         screen.press(CTRL_X)
         screen.wait_prompt()
+
+
+@dataclass
+class Attendee:
+    """The attendee's app session and terminal, with the lesson's variable values."""
+
+    session: Session
+    lesson: Lesson
+    user: TerminalUser
+    values: dict[str, str]
+
+    def solution(self, step: Step) -> list[str]:
+        return solution_commands(step, self.values)

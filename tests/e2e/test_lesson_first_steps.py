@@ -9,34 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import pytest
 
-from workshop_tui.core.lessons import Catalog, Lesson, Step
+from workshop_tui.core.lessons import Catalog, Step
 from workshop_tui.core.login import Login
 from workshop_tui.core.session import Session
 from workshop_tui.lab import LabHost
 
 from .lesson_proof import assert_all_fail, pinned_known_hosts, prove_step
-from .lesson_terminal import TerminalUser, solution_commands, solution_typed_text
+from .lesson_terminal import Attendee, TerminalUser, solution_typed_text
 
 pytestmark = pytest.mark.lab
-
-
-@dataclass
-class Attendee:
-    """The attendee's app session and terminal, with the lesson's variable values."""
-
-    session: Session
-    lesson: Lesson
-    user: TerminalUser
-    values: dict[str, str]
-
-    def solution(self, step: Step) -> list[str]:
-        return solution_commands(step, self.values)
 
 
 def who_and_where(attendee: Attendee, step: Step) -> None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import pytest
 
 from workshop_tui.core.hostkeys import KnownHosts
-from workshop_tui.core.lessons import Catalog, Lesson, Step
+from workshop_tui.core.lessons import Catalog, Step
 from workshop_tui.core.progress import ProgressStore
 from workshop_tui.core.session import Session
 from workshop_tui.lab import LabHost
@@ -29,7 +28,7 @@ from .lesson_proof import (
     prove_step,
     run_commands,
 )
-from .lesson_terminal import TerminalUser, solution_commands, solution_typed_text
+from .lesson_terminal import Attendee, TerminalUser, solution_typed_text
 
 pytestmark = pytest.mark.lab
 
@@ -37,19 +36,6 @@ EARLIER_LESSONS = ("postfix", "mail-between-teams", "dovecot")
 TEAM = "Blue"
 EXAMPLE_QUEUE_ID = "A4F7727C645"
 LOCAL_DELIVERY = re.compile(r"postfix/local\[\d+\]: ([0-9A-F]{6,}): to=<")
-
-
-@dataclass
-class Attendee:
-    """The attendee's app session and terminal, with the lesson's variable values."""
-
-    session: Session
-    lesson: Lesson
-    user: TerminalUser
-    values: dict[str, str]
-
-    def solution(self, step: Step) -> list[str]:
-        return solution_commands(step, self.values)
 
 
 def follow_queue_id(attendee: Attendee, step: Step) -> None:

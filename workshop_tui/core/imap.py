@@ -225,7 +225,7 @@ def probe_imap(
 
     Raises:
         ProtocolError: the server broke the protocol or refused a required step.
-        RemoteTimeout: the server did not answer within ``timeout``.
+        RemoteTimeout: the server did not respond within ``timeout``.
     """
     if starttls and tls:
         raise ValueError("starttls and tls exclude each other")

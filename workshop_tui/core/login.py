@@ -43,6 +43,15 @@ TCP_USER_TIMEOUT_MS = 25_000
 # SSH-level keepalive messages keep data in flight, so TCP_USER_TIMEOUT applies when idle.
 
 
+REDACTED = "••••••"
+"""The dots that replace a password in any text the app or the board shows."""
+
+
+def redact(text: str, password: str | None) -> str:
+    """Return ``text`` with every occurrence of ``password`` replaced by dots."""
+    return text.replace(password, REDACTED) if password else text
+
+
 @dataclass(frozen=True)
 class Login:
     """How to log in to one server. The password is also used for sudo and to decrypt

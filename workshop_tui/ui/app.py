@@ -13,7 +13,7 @@ from textual.reactive import reactive
 
 from workshop_tui.core.errors import HostKeyChanged, WorkshopError
 from workshop_tui.core.lessons import Catalog, Lesson
-from workshop_tui.core.login import Login
+from workshop_tui.core.login import Login, redact
 from workshop_tui.core.paths import known_hosts_file
 from workshop_tui.core.terminal import open_shell
 from workshop_tui.ui.dialogs.confirm import ConfirmDialog
@@ -34,7 +34,6 @@ logger = logging.getLogger(__name__)
 ShellOpener = Callable[[Login, Path], int]
 """Opens an interactive shell on the server and returns its exit status."""
 
-REDACTED = "••••••"
 
 QUIT_QUESTION = (
     "The commands keep running on the server, and the app picks up their output when you come back."
@@ -326,8 +325,8 @@ class WorkshopApp(App[None]):
     def redact(self, text: str) -> str:
         """Return ``text`` with every known password replaced by dots."""
         for login in (self.login, self.session.login if self.session else None):
-            if login is not None and login.password:
-                text = text.replace(login.password, REDACTED)
+            if login is not None:
+                text = redact(text, login.password)
         return text
 
     def show_unexpected_error(self, error: BaseException) -> None:

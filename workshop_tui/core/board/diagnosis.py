@@ -18,15 +18,13 @@ from workshop_tui.core.board.model import TeamSnapshot
 from workshop_tui.core.checks import CheckResult
 from workshop_tui.core.errors import RemoteError, WorkshopError
 from workshop_tui.core.lessons import Lesson
+from workshop_tui.core.login import redact
 from workshop_tui.core.remote import Connection
 
 DIAGNOSIS_SPACING = 30.0
 """Minimum seconds between two diagnoses of one team. A diagnosis reads the journal and
 the mail settings as root, which costs the VPS far more than a refresh, and the faults
 it finds rarely change within half a minute."""
-
-REDACTED = "••••••"
-"""The dots that replace the login password in every text the board shows."""
 
 
 @dataclass(frozen=True)
@@ -119,11 +117,6 @@ def diagnose_team(
     return TeamDiagnosis(
         findings=tuple(findings), at=time.time(), round_trips=connection.exec_count - before
     )
-
-
-def redact(text: str, password: str) -> str:
-    """Return ``text`` with every occurrence of ``password`` hidden."""
-    return text.replace(password, REDACTED) if password else text
 
 
 def _unable(problem: str, password: str, round_trips: int) -> TeamDiagnosis:

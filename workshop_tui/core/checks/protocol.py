@@ -248,6 +248,7 @@ def judge_login(
     user = render_text(check.user, values)
     result = report.login
     evidence = report.transcript()
+
     if result is None or result.status == "NOT SENT":
         return CheckResult(
             check,
@@ -260,6 +261,7 @@ def judge_login(
         if user == "root":
             reason += " Dovecot does not let root log in; mail clients log in as a normal user."
         return CheckResult(check, False, reason, evidence)
+
     inbox = report.inbox
     count = inbox.count if inbox is not None else 0
     plural = "" if count == 1 else "s"
@@ -268,6 +270,7 @@ def judge_login(
         return CheckResult(check, True, summary, evidence)
     subject = render_pattern(check.subject, values) if check.subject else None
     sender = render_pattern(check.sender, values) if check.sender else None
+
     newest = inbox.newest if inbox is not None else ()
     for message in reversed(newest):
         if subject and not re.search(subject, message.subject):
@@ -275,6 +278,7 @@ def judge_login(
         if sender and not re.search(sender, message.sender):
             continue
         return CheckResult(check, True, f"{summary}, among them: {message.subject}", evidence)
+
     wanted = " and ".join(
         text for text in (f"subject /{subject}/" if subject else "",
                           f"sender /{sender}/" if sender else "") if text

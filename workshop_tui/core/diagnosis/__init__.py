@@ -16,6 +16,7 @@ from workshop_tui.core.diagnosis.evidence import Evidence, evidence_probes
 from workshop_tui.core.diagnosis.markdown import findings_markdown
 from workshop_tui.core.diagnosis.model import DiagnosisContext, Finding
 from workshop_tui.core.diagnosis.rules import MAX_FINDINGS, RULES, Rule, match_rules
+from workshop_tui.core.login import redact
 from workshop_tui.core.probes import run_probes
 from workshop_tui.core.remote import Connection
 
@@ -77,9 +78,8 @@ def diagnose(
 
 
 def _redact(finding: Finding, password: str) -> Finding:
-    hidden = "••••••"
     return dataclasses.replace(
         finding,
-        hint=finding.hint.replace(password, hidden),
-        evidence=tuple(line.replace(password, hidden) for line in finding.evidence),
+        hint=redact(finding.hint, password),
+        evidence=tuple(redact(line, password) for line in finding.evidence),
     )

@@ -16,7 +16,7 @@ MAIL_PORTS = (25, 110, 143, 465, 587, 993, 995)
 
 @dataclass(frozen=True)
 class Hit:
-    """What one rule's match function found: the hint and the lines that prove it.
+    """One match of a rule: the hint and the lines that prove it.
 
     ``when`` is the ISO timestamp of the newest journal line quoted, or "" for a fault
     in the current state, which sorts as the newest.
@@ -48,7 +48,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class DiagnosisContext:
-    """What the app knows besides the evidence: who logs in and what the checks tried."""
+    """The facts besides the evidence: the login user, the mail domain and the failed checks."""
 
     user: str
     domain: str | None = None

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
-from workshop_tui.core.board.diagnosis import TeamDiagnosis, redact
+from workshop_tui.core.board.diagnosis import TeamDiagnosis
 from workshop_tui.core.board.model import TeamSnapshot
+from workshop_tui.core.login import redact
 from workshop_tui.core.roster import Team
 
 logger = logging.getLogger(__name__)
